@@ -1,0 +1,1 @@
+"""The coalition platform: configuration, engines supervision and the command line."""

@@ -1,0 +1,92 @@
+"""Configuration by environment, one prefix: ``COALITION_…``.
+
+Every process of the platform (services, relays, projections, the CLI) reads its
+settings here, so that compose.yaml, ``coalition up`` and the tests configure them
+the same way. Defaults work with nothing set.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+#: Every variable the code reads; compose.yaml is checked against this list.
+ENVIRONMENT = {
+    "COALITION_DATABASE_URL": "PostgreSQL URL; unset = the embedded server in the data folder",
+    "COALITION_NATS_URL": "NATS URL (credentials may be in it); unset = the embedded server",
+    "COALITION_DATA_DIR": "data folder for embedded engines, endpoints.json and secrets.json",
+    "COALITION_SERVICE": "which service a process runs: momentum, scg, unions or forum",
+    "COALITION_HOST": "interface a service listens on",
+    "COALITION_PORT": "port a service listens on",
+    "COALITION_API_KEYS": "org=key,org=key… to seed API keys (hashed on start; optional)",
+    "COALITION_LOG_LEVEL": "log level: DEBUG, INFO, WARNING",
+}
+
+SERVICES = ("momentum", "scg", "unions", "forum")
+PUBLISHERS = ("momentum", "scg", "unions")
+STREAM = "COALITION"
+
+
+@dataclass(frozen=True)
+class DatabaseParams:
+    """The parts of a PostgreSQL URL that eventsourcing wants as separate settings."""
+
+    host: str
+    port: int
+    dbname: str
+    user: str
+    password: str
+
+    @classmethod
+    def from_url(cls, url: str) -> DatabaseParams:
+        parts = urlsplit(url)
+        if parts.scheme not in ("postgres", "postgresql"):
+            raise ValueError(f"COALITION_DATABASE_URL must be a postgresql:// URL, not {url!r}")
+        return cls(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 5432,
+            dbname=(parts.path or "/postgres").lstrip("/") or "postgres",
+            user=unquote(parts.username or "postgres"),
+            password=unquote(parts.password or ""),
+        )
+
+    def eventsourcing_env(self, schema: str) -> dict[str, str]:
+        """Settings for an eventsourcing Application stored in ``schema``."""
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": self.dbname,
+            "POSTGRES_HOST": self.host,
+            "POSTGRES_PORT": str(self.port),
+            "POSTGRES_USER": self.user,
+            "POSTGRES_PASSWORD": self.password,
+            "POSTGRES_SCHEMA": schema,
+            "POSTGRES_POOL_SIZE": "8",
+            "POSTGRES_MAX_OVERFLOW": "8",
+            "CREATE_TABLE": "true",
+        }
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    assert name in ENVIRONMENT, name
+    value = os.environ.get(name)
+    return value if value else default
+
+
+def data_dir() -> Path:
+    return Path(env("COALITION_DATA_DIR", ".coalition") or ".coalition").resolve()
+
+
+def database_url() -> str:
+    url = env("COALITION_DATABASE_URL")
+    if not url:
+        raise RuntimeError("COALITION_DATABASE_URL is not set (coalition up sets it for its children)")
+    return url
+
+
+def nats_url() -> str:
+    url = env("COALITION_NATS_URL")
+    if not url:
+        raise RuntimeError("COALITION_NATS_URL is not set (coalition up sets it for its children)")
+    return url

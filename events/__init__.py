@@ -1,0 +1,1 @@
+"""The shared-log machinery: engines, the COALITION stream, relays and subscriptions."""

