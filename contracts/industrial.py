@@ -1,0 +1,67 @@
+"""Industrial action by the union partners."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from msgspec import Meta
+
+from contracts.base import Contract, ShortText, Text
+
+Sector = Annotated[str, Meta(min_length=2, max_length=60)]
+Help = Literal["people_on_picket", "strike_fund", "motions", "mp_visit", "statements", "other"]
+
+
+class DisputeDeclared(Contract, frozen=True, tag="dispute.declared.v1"):
+    """A union has declared a trade dispute with an employer."""
+
+    employer: ShortText
+    sector: Sector
+    issues: Text
+
+
+class BallotResult(Contract, frozen=True, tag="ballot.result.v1"):
+    """The result of an industrial action ballot."""
+
+    employer: ShortText
+    turnout: Annotated[float, Meta(ge=0, le=1)]
+    yes_share: Annotated[float, Meta(ge=0, le=1)]
+    threshold_met: bool
+
+
+class StrikeCalled(Contract, frozen=True, tag="strike.called.v1"):
+    """A union has called strike action."""
+
+    employer: ShortText
+    sector: Sector
+    workplaces: list[ShortText]
+    starts_on: date
+    ends_on: date
+    members_involved: Annotated[int, Meta(ge=1)]
+
+
+class PicketScheduled(Contract, frozen=True, tag="picket.scheduled.v1"):
+    """A picket line during a strike: where, when, what is needed."""
+
+    picket: str
+    strike: str
+    where: ShortText
+    when: datetime
+    needs: Text | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+
+class SolidarityRequested(Contract, frozen=True, tag="solidarity.requested.v1"):
+    """A union asks the coalition for help with a dispute."""
+
+    help: list[Help]
+    summary: Text
+
+
+class StrikeEnded(Contract, frozen=True, tag="strike.ended.v1"):
+    """A strike is over."""
+
+    outcome: Literal["won", "settled", "lost", "suspended"]
+    summary: Text | None = None

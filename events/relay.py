@@ -1,0 +1,162 @@
+"""The relay: one service's event store → the shared log, in order, exactly once.
+
+* **Single**: a PostgreSQL advisory lock keeps one relay per service log.
+* **The stream is the checkpoint**: on start (and after any doubt, such as a lost
+  acknowledgement) the relay reads the last message this service put on the stream,
+  takes the notification id from its ``Nats-Msg-Id`` (``<service>:<id>``) and
+  resumes after it. There is no second checkpoint to drift out of step.
+* **In order, no duplicates**: each publish is a JetStream atomic batch whose first
+  message expects the stream sequence of this service's last message
+  (``Nats-Expected-Last-Subject-Sequence`` with the subject ``coalition.<service>.>``).
+  A stale expectation (a second relay, a retry after a lost ack) is refused by the
+  server and the relay re-reads the stream instead of publishing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+import zlib
+from dataclasses import dataclass
+
+import psycopg
+from nats.aio.client import Client as NATS
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js.errors import APIError, NotFoundError
+
+from coalition.settings import STREAM
+from contracts.envelope import encode_envelope
+from events.stream import subject_filter
+from services.application import CoalitionApp
+from services.translator import translate
+
+log = logging.getLogger("coalition.relay")
+
+BATCH = 500
+ERR_WRONG_LAST_SEQUENCE = 10071
+
+
+@dataclass
+class Position:
+    """Where this service's part of the shared log ends."""
+
+    stream_seq: int = 0
+    notification_id: int = 0
+
+
+class Relay:
+    def __init__(self, service: str, app: CoalitionApp, nc: NATS, database_url: str) -> None:
+        self.service = service
+        self.app = app
+        self.nc = nc
+        self.js = nc.jetstream(timeout=10)
+        self.database_url = database_url
+        self.subjects = subject_filter(service)
+        self.position = Position()
+        self.published = 0
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def wake(self) -> None:
+        """Thread-safe: new events were committed."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    @property
+    def lock_key(self) -> int:
+        return zlib.crc32(f"coalition-relay:{self.service}".encode())
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._loop = asyncio.get_running_loop()
+        async with await psycopg.AsyncConnection.connect(self.database_url, autocommit=True) as lock:
+            while not stop.is_set():
+                row = await (await lock.execute("SELECT pg_try_advisory_lock(%s)", (self.lock_key,))).fetchone()
+                if row and row[0]:
+                    break
+                log.info("relay %s: another relay holds the lock; waiting", self.service)
+                await _sleep_or_stop(stop, 1.0)
+            if stop.is_set():
+                return
+            log.info("relay %s: holding the lock", self.service)
+            self.position = await self.read_position()
+            log.info("relay %s: resuming after notification %d (stream seq %d)",
+                     self.service, self.position.notification_id, self.position.stream_seq)
+            while not stop.is_set():
+                try:
+                    moved = await self.step()
+                except (NatsTimeout, asyncio.TimeoutError, APIError) as exc:
+                    log.warning("relay %s: %s; re-reading the stream", self.service, exc)
+                    await _sleep_or_stop(stop, 0.2)
+                    self.position = await self.read_position()
+                    continue
+                if not moved:
+                    self._wake.clear()
+                    waiter = asyncio.ensure_future(self._wake.wait())
+                    stopper = asyncio.ensure_future(stop.wait())
+                    await asyncio.wait({waiter, stopper}, timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
+                    waiter.cancel()
+                    stopper.cancel()
+                await lock.execute("SELECT 1")  # the lock lives as long as this connection
+
+    async def read_position(self) -> Position:
+        try:
+            msg = await self.js.get_last_msg(STREAM, self.subjects)
+        except NotFoundError:
+            return Position()
+        msg_id = (msg.headers or {}).get("Nats-Msg-Id", "")
+        service, _, nid = msg_id.partition(":")
+        if service != self.service or not nid.isdigit():
+            raise RuntimeError(f"last message on {self.subjects} has Nats-Msg-Id {msg_id!r}")
+        return Position(stream_seq=msg.seq or 0, notification_id=int(nid))
+
+    async def step(self) -> bool:
+        """Publish the next batch of stored events; False when there was none."""
+        notifications = await asyncio.to_thread(
+            self.app.recorder.select_notifications,
+            self.position.notification_id, BATCH, inclusive_of_start=False,
+        )
+        if not notifications:
+            return False
+        batch_id = uuid.uuid4().hex
+        last = len(notifications)
+        reply = None
+        for i, n in enumerate(notifications, start=1):
+            subject, envelope = translate(self.service, self.app.mapper.to_domain_event(n))
+            headers = {
+                "Nats-Msg-Id": f"{self.service}:{n.id}",
+                "Nats-Batch-Id": batch_id,
+                "Nats-Batch-Sequence": str(i),
+                "Content-Type": "application/cloudevents+json",
+                "Ce-Type": envelope.type,
+                "Ce-Tlp": envelope.tlp,
+            }
+            if i == 1:
+                headers["Nats-Expected-Last-Subject-Sequence"] = str(self.position.stream_seq)
+                headers["Nats-Expected-Last-Subject-Sequence-Subject"] = self.subjects
+            payload = encode_envelope(envelope)
+            if i == last:
+                headers["Nats-Batch-Commit"] = "1"
+                reply = await self.nc.request(subject, payload, timeout=10, headers=headers)
+            else:
+                await self.nc.publish(subject, payload, headers=headers)
+        assert reply is not None
+        ack = _parse_ack(reply.data)
+        self.position = Position(stream_seq=ack["seq"], notification_id=notifications[-1].id)
+        self.published += last
+        return True
+
+
+def _parse_ack(data: bytes) -> dict:
+    resp = json.loads(data)
+    if "error" in resp:
+        raise APIError.from_error(resp["error"])
+    return resp
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except asyncio.TimeoutError:
+        pass

@@ -1,0 +1,1 @@
+"""One Litestar app per organisation kind: momentum, scg, unions and the forum."""

@@ -1,0 +1,1 @@
+"""The aggregates each service owns, as in the eventsourcing examples."""

@@ -1,0 +1,64 @@
+"""Calls to action, pledges of support, and wins."""
+
+from __future__ import annotations
+
+from eventsourcing.domain import Aggregate, event
+
+from services.domain.common import Sharing
+
+
+class Action(Aggregate):
+    """A call to action for an item: picket support, a rally, a lobby…"""
+
+    @event("Called")
+    def __init__(
+        self,
+        org: str,
+        action_kind: str,
+        where: str,
+        when: str,
+        asks: str,
+        people_wanted: int | None,
+        occurred_at: str,
+        sharing: Sharing,
+    ) -> None:
+        self.org = org
+        self.action_kind = action_kind
+        self.where = where
+        self.when = when
+        self.asks = asks
+        self.people_wanted = people_wanted
+        self.sharing = sharing
+
+
+class Pledge(Aggregate):
+    """An organisation (or one of its local groups) pledges support to an action."""
+
+    @event("Made")
+    def __init__(
+        self,
+        org: str,
+        action: str,
+        people: int,
+        note: str | None,
+        group: str | None,
+        occurred_at: str,
+        sharing: Sharing,
+    ) -> None:
+        self.org = org
+        self.action = action
+        self.people = people
+        self.note = note
+        self.group = group
+        self.sharing = sharing
+
+
+class Win(Aggregate):
+    """A success to celebrate, linked to the items it answers."""
+
+    @event("Recorded")
+    def __init__(self, org: str, win_kind: str, summary: str, occurred_at: str, sharing: Sharing) -> None:
+        self.org = org
+        self.win_kind = win_kind
+        self.summary = summary
+        self.sharing = sharing
