@@ -38,4 +38,7 @@ def encode_envelope(event: CloudEvent) -> bytes:
 
 
 def decode_envelope(raw: bytes) -> CloudEvent:
-    return _decoder.decode(raw)
+    event = _decoder.decode(raw)
+    if event.type != event.data.__struct_config__.tag:  # type: ignore[attr-defined]
+        raise msgspec.ValidationError(f"envelope type {event.type!r} does not match data kind")
+    return event

@@ -1,0 +1,144 @@
+"""The ``coalition`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from coalition.logs import setup_logging
+from coalition.settings import data_dir
+
+log = logging.getLogger("coalition")
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from coalition.supervisor import Platform
+
+    started = time.perf_counter()
+    platform = Platform(Path(args.data_dir).resolve(), port_base=args.port_base)
+    stop_requested = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("received %s; stopping", signal.Signals(signum).name)
+        stop_requested.set()
+        platform.stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        endpoints = platform.start()
+        secrets_path = platform.data_dir / "secrets.json"
+        print("\nCoalition platform")
+        for name in ("forum", "momentum", "scg", "unions"):
+            print(f"  {name:<9} {endpoints[name]}   (API docs: {endpoints[name]}/schema)")
+        print(f"  board     {endpoints['forum']}/")
+        print(f"  nats      {endpoints['nats']}")
+        print(f"  database  {endpoints['database']}")
+        print(f"  API keys and NATS credentials: {secrets_path} (mode 0600)")
+        print(f"  logs: {platform.data_dir / 'logs'}")
+        print(f"ready in {time.perf_counter() - started:.2f}s", flush=True)
+        if args.demo and not stop_requested.is_set():
+            from coalition.demo import run_demo
+
+            threading.Thread(target=run_demo, args=(platform.data_dir,), name="demo", daemon=True).start()
+        platform.supervise()
+    except Exception as exc:  # noqa: BLE001 - reported, then everything is stopped
+        log.error("start-up failed: %s", exc)
+        platform.stop()
+        return 1
+    platform.stop()
+    print("stopped", flush=True)
+    return 0
+
+
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from projections.board.rebuild import rebuild
+
+    db, nats = _urls(Path(args.data_dir))
+    with Progress(TextColumn("rebuilding the board"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), transient=False) as bar:
+        task = bar.add_task("rebuild", total=None, rate="")
+        began = time.perf_counter()
+
+        def progress(done: int, total: int) -> None:
+            rate = done / max(time.perf_counter() - began, 1e-9)
+            bar.update(task, completed=done, total=total, rate=f"{rate:,.0f} events/s")
+
+        result = asyncio.run(rebuild(db, nats, progress))
+    print(f"board rebuilt: {result.events:,} events in {result.seconds:.2f}s "
+          f"({result.rate:,.0f} events/s), position {result.position}")
+    print(json.dumps({"events": result.events, "seconds": round(result.seconds, 3),
+                      "events_per_second": round(result.rate), "position": result.position}))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from coalition.demo import run_demo
+
+    run_demo(Path(args.data_dir).resolve())
+    return 0
+
+
+def _urls(folder: Path) -> tuple[str, str]:
+    """Database and NATS URLs: from the environment, or from a running `coalition up`."""
+    from coalition.settings import env
+
+    db, nats = env("COALITION_DATABASE_URL"), env("COALITION_NATS_URL")
+    if db and nats:
+        return db, nats
+    endpoints = folder / "endpoints.json"
+    if not endpoints.exists():
+        sys.exit(f"no {endpoints}: start the platform with `coalition up` or set COALITION_DATABASE_URL and COALITION_NATS_URL")
+    ep = json.loads(endpoints.read_text())
+    creds = json.loads((folder / "secrets.json").read_text())["nats"]
+    nats_url = ep["nats"].replace("nats://", f"nats://{creds['user']}:{creds['password']}@", 1)
+    return db or ep["database"], nats or nats_url
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="coalition",
+        description="Coalition coordination platform: a shared, auditable event log for a movement, "
+                    "a parliamentary caucus and trade unions to respond together.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    default_dir = str(data_dir())
+
+    up = sub.add_parser("up", help="start the engines, the four services and the board projection",
+                        description="Start embedded PostgreSQL and NATS JetStream (unless COALITION_DATABASE_URL / "
+                                    "COALITION_NATS_URL are set), the momentum, scg, unions and forum services "
+                                    "with their relays, and the board projection. Ctrl-C stops everything.")
+    up.add_argument("--data-dir", default=default_dir, help="data folder (default: %(default)s)")
+    up.add_argument("--demo", action="store_true", help="drive a demo scenario through the HTTP APIs once ready")
+    up.add_argument("--port-base", type=int, default=None,
+                    help="forum on this port, momentum/scg/unions on the next three (default 8400; 0 = any free ports)")
+    up.set_defaults(func=cmd_up)
+
+    rebuild = sub.add_parser("rebuild", help="drop a projection and replay it from the shared log")
+    rebuild.add_argument("projection", choices=["board"])
+    rebuild.add_argument("--data-dir", default=default_dir, help="data folder of a running platform (default: %(default)s)")
+    rebuild.set_defaults(func=cmd_rebuild)
+
+    demo = sub.add_parser("demo", help="drive the demo scenario against a running platform")
+    demo.add_argument("--data-dir", default=default_dir, help="data folder of a running platform (default: %(default)s)")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging("coalition")
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,29 @@
+"""``python -m projections.board``: run the live board projection."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+from coalition.logs import setup_logging
+from coalition.settings import database_url, nats_url
+from events.stream import connect, ensure_stream
+from projections.board.projector import BoardProjector
+
+
+async def main() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    nc = await connect(nats_url(), "coalition-board")
+    await ensure_stream(nc.jetstream())
+    try:
+        await BoardProjector(database_url(), nc).run(stop)
+    finally:
+        await nc.close()
+
+
+if __name__ == "__main__":
+    setup_logging("board")
+    asyncio.run(main())

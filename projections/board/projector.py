@@ -1,0 +1,80 @@
+"""The live board: a durable pull consumer, applied exactly once into PostgreSQL.
+
+Each fetched batch is folded, written with the stream sequence it reached in one
+transaction, and only then acknowledged. A redelivery (the process died between
+commit and ack) is at or below the recorded sequence and is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import zlib
+
+import psycopg
+from nats.aio.client import Client as NATS
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from coalition.settings import STREAM
+from projections.board import schema
+from projections.board.fold import fold
+from projections.board.replay import Batch, decode
+from projections.board.store import write
+
+log = logging.getLogger("coalition.board")
+
+DURABLE = "board"
+BOARD_LOCK = zlib.crc32(b"coalition-board")
+FETCH = 1000
+
+
+def consumer_config() -> ConsumerConfig:
+    return ConsumerConfig(
+        durable_name=DURABLE,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_policy=AckPolicy.ALL,
+        ack_wait=30,
+        max_ack_pending=50_000,
+        filter_subject="coalition.>",
+    )
+
+
+def apply_batch(conn: psycopg.Connection, batch: Batch, target: str = schema.SCHEMA) -> int:
+    """Apply what is new in ``batch`` in one transaction; returns the position reached."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", [BOARD_LOCK])
+        reached = schema.position(conn, target)
+        fresh = [(seq, ce) for seq, ce in batch if seq > reached]
+        if not fresh:
+            return reached
+        changes = fold(fresh)
+        write(conn, changes, target)
+        conn.execute("SELECT pg_notify('board', %s)", [str(changes.last_seq)])
+        return changes.last_seq
+
+
+class BoardProjector:
+    def __init__(self, database_url: str, nc: NATS) -> None:
+        self.database_url = database_url
+        self.nc = nc
+        self.js = nc.jetstream(timeout=10)
+        self.position = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        conn = await asyncio.to_thread(psycopg.connect, self.database_url, autocommit=True)
+        try:
+            await asyncio.to_thread(schema.create, conn)
+            sub = await self.js.pull_subscribe("coalition.>", durable=DURABLE, stream=STREAM,
+                                               config=consumer_config())
+            log.info("board projection consuming %s as %r", STREAM, DURABLE)
+            while not stop.is_set():
+                try:
+                    msgs = await sub.fetch(FETCH, timeout=0.5)
+                except (NatsTimeout, asyncio.TimeoutError):
+                    continue
+                batch = [(m.metadata.sequence.stream, decode(m.metadata.sequence.stream, m.data)) for m in msgs]
+                self.position = await asyncio.to_thread(apply_batch, conn, batch)
+                await msgs[-1].ack()  # AckPolicy.ALL: acknowledges the whole batch
+        finally:
+            conn.close()

@@ -1,0 +1,92 @@
+"""Rebuild the board from the whole shared log, without stopping the live board.
+
+The log is replayed into a shadow schema in large batches. Then, holding the board's
+lock (so the live projection pauses), the events that arrived meanwhile are replayed
+too and the shadow replaces ``board`` in the same transaction: readers see the old
+board until the new one is complete, and the live projection resumes after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+
+from coalition.settings import STREAM
+from events.stream import connect
+from projections.board import schema
+from projections.board.fold import fold
+from projections.board.projector import BOARD_LOCK
+from projections.board.replay import Batch, replay
+from projections.board.store import write
+
+SHADOW = "board_rebuild"
+
+
+@dataclass
+class RebuildResult:
+    events: int
+    seconds: float
+    position: int
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+
+async def rebuild(database_url: str, nats_url: str,
+                  progress: Callable[[int, int], None] | None = None,
+                  batch_size: int = 5000) -> RebuildResult:
+    """Drop and replay the board; ``progress(done, total)`` is called per batch."""
+    started = time.perf_counter()
+    nc = await connect(nats_url, "coalition-rebuild")
+    conn = psycopg.connect(database_url)
+    try:
+        js = nc.jetstream(timeout=30)
+        with conn.transaction():
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(SHADOW)))
+            schema.create(conn, SHADOW)
+        info = await js.stream_info(STREAM)
+        first, end = info.state.first_seq, info.state.last_seq
+        total = info.state.messages
+        done = 0
+
+        def write_batch(batch: Batch) -> None:
+            with conn.transaction():
+                write(conn, fold(batch), SHADOW)
+
+        async def on_batch(batch: Batch) -> None:
+            nonlocal done
+            await asyncio.to_thread(write_batch, batch)
+            done += len(batch)
+            if progress:
+                progress(done, max(total, done))
+
+        if total:
+            await replay(js, first, end, on_batch, batch_size)
+        # Catch up and swap under the board lock: the live projection waits meanwhile.
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [BOARD_LOCK])
+            latest = (await js.stream_info(STREAM)).state.last_seq
+
+            async def catch_up(batch: Batch) -> None:
+                nonlocal done
+                write(conn, fold(batch), SHADOW)
+                done += len(batch)
+
+            if latest > end:
+                await replay(js, max(end + 1, first), latest, catch_up, batch_size)
+            position = schema.position(conn, SHADOW)
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema.SCHEMA)))
+            conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
+                sql.Identifier(SHADOW), sql.Identifier(schema.SCHEMA)))
+        if progress:
+            progress(done, done)
+        return RebuildResult(events=done, seconds=time.perf_counter() - started, position=position)
+    finally:
+        conn.close()
+        await nc.close()

@@ -1,0 +1,29 @@
+"""``python -m services <name>``: run one service (its HTTP API and its relay)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+import uvicorn
+
+from coalition.logs import setup_logging
+from coalition.settings import SERVICES, env
+from services.app import create_app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m services", description=__doc__)
+    parser.add_argument("service", choices=SERVICES, nargs="?", default=env("COALITION_SERVICE"))
+    parser.add_argument("--host", default=env("COALITION_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(env("COALITION_PORT", "8000") or 8000))
+    args = parser.parse_args()
+    if not args.service:
+        parser.error("name a service (or set COALITION_SERVICE)")
+    setup_logging(args.service)
+    uvicorn.run(create_app(args.service), host=args.host, port=args.port, log_config=None,
+                access_log=logging.getLogger().isEnabledFor(logging.DEBUG), lifespan="on")
+
+
+if __name__ == "__main__":
+    main()

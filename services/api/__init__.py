@@ -1,0 +1,1 @@
+"""HTTP controllers, one module per bounded context; ``services.app`` wires them."""

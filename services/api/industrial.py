@@ -1,0 +1,54 @@
+"""Strikes, pickets and solidarity requests (the unions service)."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, post
+from litestar.di import Provide
+
+from coalition.organisations import Organisation
+from services.api.common import application, run, share_of
+from services.auth import authenticate, check_publisher
+from services.commands import CallStrike, Created, RequestSolidarity, SchedulePicket
+
+
+class StrikeController(Controller):
+    path = "/v1/strikes"
+    tags = ["industrial"]
+    dependencies = {"caller": Provide(authenticate, sync_to_thread=False)}
+
+    @post("", operation_id="callStrike", status_code=201)
+    async def call(self, request: Request, caller: Organisation, data: CallStrike) -> Created:
+        """Call strike action: employer, sector, workplaces, dates, members involved."""
+        check_publisher(caller, data.org)
+        app = application(request)
+        strike_id = await run(
+            request, app.call_strike, caller.id, employer=data.employer, sector=data.sector,
+            workplaces=data.workplaces, starts_on=data.starts_on.isoformat(),
+            ends_on=data.ends_on.isoformat(), members_involved=data.members_involved,
+            occurred_at=data.occurred_at, share=share_of(data),
+        )
+        return Created(id=strike_id)
+
+    @post("/{strike_id:str}/pickets", operation_id="schedulePicket", status_code=201)
+    async def picket(self, request: Request, caller: Organisation, strike_id: str, data: SchedulePicket) -> Created:
+        """Schedule a picket line for one of this union's strikes."""
+        app = application(request)
+        picket_id = await run(request, app.schedule_picket, caller.id, strike_id, where=data.where,
+                              when=data.when, needs=data.needs, tlp=data.tlp, region=data.region,
+                              occurred_at=data.occurred_at)
+        return Created(id=picket_id)
+
+
+class SolidarityController(Controller):
+    path = "/v1/solidarity-requests"
+    tags = ["industrial"]
+    dependencies = {"caller": Provide(authenticate, sync_to_thread=False)}
+
+    @post("", operation_id="requestSolidarity", status_code=201)
+    async def request_help(self, request: Request, caller: Organisation, data: RequestSolidarity) -> Created:
+        """Ask the coalition for help: people on a picket, strike-fund donations, motions…"""
+        check_publisher(caller, data.org)
+        app = application(request)
+        request_id = await run(request, app.request_solidarity, caller.id, help=list(data.help),
+                               summary=data.summary, occurred_at=data.occurred_at, share=share_of(data))
+        return Created(id=request_id)
