@@ -91,6 +91,7 @@ def create_app(service: str, db_url: str | None = None, nats: str | None = None)
         openapi_config=OpenAPIConfig(title=f"coalition {service}", version="1.0.0", description=TITLES[service]),
         template_config=TemplateConfig(directory=Path(__file__).parent / "templates", engine=JinjaTemplateEngine),
         cors_config=CORSConfig(allow_origins=[]),
+        logging_config=None,  # coalition.logs configures the process
         debug=False,
     )
 

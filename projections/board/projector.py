@@ -73,6 +73,8 @@ class BoardProjector:
                     msgs = await sub.fetch(FETCH, timeout=0.5)
                 except (NatsTimeout, asyncio.TimeoutError):
                     continue
+                if not msgs:
+                    continue
                 batch = [(m.metadata.sequence.stream, decode(m.metadata.sequence.stream, m.data)) for m in msgs]
                 self.position = await asyncio.to_thread(apply_batch, conn, batch)
                 await msgs[-1].ack()  # AckPolicy.ALL: acknowledges the whole batch
