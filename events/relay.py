@@ -88,8 +88,14 @@ class Relay:
                     moved = await self.step()
                 except (NatsTimeout, asyncio.TimeoutError, APIError) as exc:
                     log.warning("relay %s: %s; re-reading the stream", self.service, exc)
-                    await _sleep_or_stop(stop, 0.2)
-                    self.position = await self.read_position()
+                    await self._recover(stop, 0.2)
+                    continue
+                except Exception:
+                    # A bug (an event with no contract, say): never skip it, which would
+                    # lose it; say so loudly and retry, so a fix deployed resumes in order.
+                    log.exception("relay %s: cannot publish after notification %d; retrying",
+                                  self.service, self.position.notification_id)
+                    await self._recover(stop, 2.0)
                     continue
                 if not moved:
                     self._wake.clear()
@@ -99,6 +105,13 @@ class Relay:
                     waiter.cancel()
                     stopper.cancel()
                 await lock.execute("SELECT 1")  # the lock lives as long as this connection
+
+    async def _recover(self, stop: asyncio.Event, pause: float) -> None:
+        await _sleep_or_stop(stop, pause)
+        try:
+            self.position = await self.read_position()
+        except Exception:  # noqa: BLE001 - NATS may be restarting; try again next round
+            log.exception("relay %s: cannot read the stream's position", self.service)
 
     async def read_position(self) -> Position:
         try:

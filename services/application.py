@@ -92,7 +92,7 @@ class CoalitionApp(Application[uuid.UUID]):
         base = strike.sharing
         share = sharing(tlp or base["tlp"], base["audience"], region or base["region"], [strike_id])
         picket = str(uuid.uuid4())
-        strike.schedule_picket(picket, where, now_iso(when), needs, now_iso(occurred_at), share)
+        strike.schedule_picket(org, picket, where, now_iso(when), needs, now_iso(occurred_at), share)
         self._commit(strike)
         return picket
 

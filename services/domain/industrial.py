@@ -37,7 +37,8 @@ class Strike(Aggregate):
 
     @event("PicketScheduled")
     def schedule_picket(
-        self, picket: str, where: str, when: str, needs: str | None, occurred_at: str, sharing: Sharing
+        self, org: str, picket: str, where: str, when: str, needs: str | None, occurred_at: str,
+        sharing: Sharing,
     ) -> None:
         if self.outcome is not None:
             raise StrikeOver(f"strike {self.id} has ended ({self.outcome}); no new pickets")
