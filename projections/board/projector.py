@@ -14,6 +14,7 @@ import zlib
 import psycopg
 from nats.aio.client import Client as NATS
 from nats.errors import TimeoutError as NatsTimeout
+from nats.js.errors import NotFoundError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from coalition.settings import STREAM
@@ -29,10 +30,11 @@ BOARD_LOCK = zlib.crc32(b"coalition-board")
 FETCH = 1000
 
 
-def consumer_config() -> ConsumerConfig:
+def consumer_config(start: int) -> ConsumerConfig:
     return ConsumerConfig(
         durable_name=DURABLE,
-        deliver_policy=DeliverPolicy.ALL,
+        deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+        opt_start_seq=start,
         ack_policy=AckPolicy.ALL,
         ack_wait=30,
         max_ack_pending=50_000,
@@ -61,13 +63,27 @@ class BoardProjector:
         self.js = nc.jetstream(timeout=10)
         self.position = 0
 
+    async def subscribe(self, conn: psycopg.Connection):  # noqa: ANN201 - nats PullSubscription
+        """(Re)create the durable consumer just after the position recorded in PostgreSQL.
+
+        The read model's own position is the checkpoint. Messages a killed process had
+        fetched but not acknowledged would otherwise come back only after ``ack_wait``,
+        behind later ones; starting from the recorded position keeps the board gap-free."""
+        self.position = await asyncio.to_thread(schema.position, conn)
+        try:
+            await self.js.delete_consumer(STREAM, DURABLE)
+        except NotFoundError:
+            pass
+        sub = await self.js.pull_subscribe("coalition.>", durable=DURABLE, stream=STREAM,
+                                           config=consumer_config(self.position + 1))
+        log.info("board projection consuming %s as %r from stream seq %d", STREAM, DURABLE, self.position + 1)
+        return sub
+
     async def run(self, stop: asyncio.Event) -> None:
         conn = await asyncio.to_thread(psycopg.connect, self.database_url, autocommit=True)
         try:
             await asyncio.to_thread(schema.create, conn)
-            sub = await self.js.pull_subscribe("coalition.>", durable=DURABLE, stream=STREAM,
-                                               config=consumer_config())
-            log.info("board projection consuming %s as %r", STREAM, DURABLE)
+            sub = await self.subscribe(conn)
             while not stop.is_set():
                 try:
                     msgs = await sub.fetch(FETCH, timeout=0.5)
@@ -76,7 +92,15 @@ class BoardProjector:
                 if not msgs:
                     continue
                 batch = [(m.metadata.sequence.stream, decode(m.metadata.sequence.stream, m.data)) for m in msgs]
-                self.position = await asyncio.to_thread(apply_batch, conn, batch)
+                try:
+                    self.position = await asyncio.to_thread(apply_batch, conn, batch)
+                except psycopg.Error:
+                    log.exception("board: could not apply up to stream seq %d; resubscribing", batch[-1][0])
+                    await asyncio.sleep(1.0)
+                    if conn.closed:
+                        conn = await asyncio.to_thread(psycopg.connect, self.database_url, autocommit=True)
+                    sub = await self.subscribe(conn)
+                    continue
                 await msgs[-1].ack()  # AckPolicy.ALL: acknowledges the whole batch
         finally:
             conn.close()

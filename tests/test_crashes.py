@@ -1,0 +1,138 @@
+"""Crashes: a relay or the projection killed mid-stream loses nothing and repeats nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import psycopg
+
+from projections.board.projector import apply_batch
+from projections.board.replay import decode
+from tests.conftest import Running
+from tests.shared_log import assert_exactly_once_in_order, board_rows, read_stream, stored_notifications
+from tests.test_commands import ATTACK
+
+
+def wait_healthy(platform: Running, service: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(platform.url(service, "/health"), timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{service} did not come back")
+
+
+def push(platform: Running, org: str, service: str, stop: threading.Event, accepted: list[str]) -> None:
+    with httpx.Client(timeout=10) as client:
+        while not stop.is_set():
+            try:
+                resp = client.post(platform.url(service, "/v1/attacks"), json=ATTACK, headers=platform.headers(org))
+            except httpx.HTTPError:
+                time.sleep(0.05)  # the service is down: the client retries later, as a partner would
+                continue
+            if resp.status_code == 201:
+                accepted.append(resp.json()["id"])
+
+
+def test_a_relay_killed_mid_stream_loses_nothing_and_duplicates_nothing(platform: Running) -> None:
+    """The movement's service (and its relay) is killed with SIGKILL while partners keep
+    publishing; the supervisor restarts it; every acknowledged attack is on the log once."""
+    accepted: list[str] = []
+    stop = threading.Event()
+    pushers = [threading.Thread(target=push, args=(platform, "momentum", "momentum", stop, accepted))
+               for _ in range(6)]
+    for t in pushers:
+        t.start()
+    time.sleep(1.5)
+    victim = platform.child("momentum")
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(10)
+    wait_healthy(platform, "momentum")
+    time.sleep(1.0)
+    stop.set()
+    for t in pushers:
+        t.join()
+    assert platform.child("momentum").pid != victim.pid
+    assert len(accepted) > 50
+
+    stored = stored_notifications(platform.database_url, "momentum")
+    deadline = time.monotonic() + 30
+    while True:
+        published = read_stream(platform.nats_url)
+        mine = [p for p in published if p.service == "momentum"]
+        if len(mine) >= len(stored) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert_exactly_once_in_order(platform.database_url, published, "momentum")
+    on_log = [p.item for p in mine if p.kind == "attack.reported.v1"]
+    assert set(accepted) <= set(on_log), "an acknowledged command is missing from the log"
+    assert len(on_log) == len(set(on_log))
+
+
+def test_the_projection_killed_mid_stream_ends_equal_to_a_rebuild(platform: Running) -> None:
+    """The board process is killed mid-batch while the unions publish; once restarted and
+    caught up, the board equals one rebuilt from the whole log."""
+    accepted: list[str] = []
+    stop = threading.Event()
+    pushers = [threading.Thread(target=push, args=(platform, org, "unions", stop, accepted))
+               for org in ("rmt", "fbu", "bfawu", "rmt")]
+    for t in pushers:
+        t.start()
+    time.sleep(1.0)
+    victim = platform.child("board")
+    victim.send_signal(signal.SIGKILL)
+    time.sleep(1.0)
+    stop.set()
+    for t in pushers:
+        t.join()
+    board = platform.wait_on_board(*accepted, timeout=60)
+    last = read_stream(platform.nats_url)[-1].seq
+    deadline = time.monotonic() + 30
+    while board["position"] < last and time.monotonic() < deadline:
+        time.sleep(0.1)
+        board = platform.board()
+    assert board["position"] == last
+    assert platform.child("board").pid != victim.pid
+
+    live = board_rows(platform.database_url)
+    rebuilt = subprocess.run(
+        [sys.executable, "-m", "coalition.cli", "rebuild", "board", "--data-dir", str(platform.data_dir)],
+        capture_output=True, text=True, timeout=120, env=dict(os.environ),
+    )
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "board rebuilt" in rebuilt.stdout
+    assert board_rows(platform.database_url) == live
+
+
+def test_a_redelivered_batch_is_skipped(platform: Running) -> None:
+    """A batch already applied (the process died after commit, before ack) changes nothing."""
+    attack = platform.post("momentum", "momentum", "/v1/attacks", ATTACK).json()["id"]
+    platform.wait_on_board(attack)
+    import asyncio
+
+    import nats
+
+    async def last_messages() -> list[tuple[int, bytes]]:
+        nc = await nats.connect(platform.nats_url)
+        js = nc.jetstream()
+        info = await js.stream_info("COALITION")
+        msgs = [await js.get_msg("COALITION", seq) for seq in range(max(1, info.state.last_seq - 20),
+                                                                    info.state.last_seq + 1)]
+        await nc.close()
+        return [(m.seq, m.data) for m in msgs]
+
+    batch = [(seq, decode(seq, data)) for seq, data in asyncio.run(last_messages())]
+    before = board_rows(platform.database_url)
+    with psycopg.connect(platform.database_url, autocommit=True) as conn:
+        position = apply_batch(conn, batch)
+    assert position >= batch[-1][0]
+    assert board_rows(platform.database_url) == before
