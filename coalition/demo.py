@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 
 log = logging.getLogger("coalition.demo")
 
@@ -31,22 +31,26 @@ LOCAL_GROUPS = [
 class Demo:
     endpoints: dict[str, str]
     keys: dict[str, str]
-    client: httpx.AsyncClient
+    client: aiohttp.ClientSession
     commands: int = 0
     ids: dict[str, str] = field(default_factory=dict)
 
     async def post(self, org: str, service: str, path: str, body: dict[str, Any]) -> str:
-        resp = await self.client.post(f"{self.endpoints[service]}{path}", json=body,
-                                      headers={"Authorization": f"Bearer {self.keys[org]}"})
-        if resp.status_code != 201:
-            raise RuntimeError(f"{org} POST {path} → {resp.status_code}: {resp.text}")
-        self.commands += 1
-        return str(resp.json()["id"])
+        async with self.client.post(f"{self.endpoints[service]}{path}", json=body,
+                                    headers={"Authorization": f"Bearer {self.keys[org]}"}) as resp:
+            if resp.status != 201:
+                raise RuntimeError(f"{org} POST {path} → {resp.status}: {await resp.text()}")
+            self.commands += 1
+            return str((await resp.json())["id"])
+
+    async def board(self) -> dict[str, Any]:
+        async with self.client.get(f"{self.endpoints['forum']}/api/board") as resp:
+            return dict(await resp.json())
 
     async def on_board(self, *item_ids: str, timeout: float = 15.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            board = (await self.client.get(f"{self.endpoints['forum']}/api/board")).json()
+            board = await self.board()
             seen = {item["id"] for item in board["items"]}
             if all(i in seen for i in item_ids):
                 return
@@ -139,14 +143,14 @@ async def pledge_wave(d: Demo, count: int = 600, concurrency: int = 32) -> float
 async def drive(folder: Path, wave: int = 600) -> dict[str, float]:
     endpoints = json.loads((folder / "endpoints.json").read_text())
     keys = json.loads((folder / "secrets.json").read_text())["api_keys"]
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+    connector = aiohttp.TCPConnector(limit=64)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as client:
         d = Demo(endpoints, keys, client)
         began = time.perf_counter()
         await scenario(d)
         scenario_seconds = time.perf_counter() - began
         rate = await pledge_wave(d, wave) if wave else 0.0
-        board = (await client.get(f"{endpoints['forum']}/api/board")).json()
+        board = await d.board()
     figures = {"scenario_commands": d.commands - wave, "scenario_seconds": round(scenario_seconds, 3),
                "wave_commands": wave, "wave_commands_per_second": round(rate, 1),
                "board_position": board["position"]}

@@ -22,6 +22,7 @@ ENVIRONMENT = {
     "COALITION_PORT": "port a service listens on",
     "COALITION_API_KEYS": "org=key,org=key… to seed API keys (hashed on start; optional)",
     "COALITION_LOG_LEVEL": "log level: DEBUG, INFO, WARNING",
+    "COALITION_STREAM_REPLICAS": "replicas of the COALITION stream when first created (1 embedded, 3 in compose)",
 }
 
 SERVICES = ("momentum", "scg", "unions", "forum")

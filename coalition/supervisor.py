@@ -195,7 +195,7 @@ def _public(url: str) -> str:
 async def _ensure_stream(url: str) -> None:
     from events.stream import connect, ensure_stream
 
-    nc = await connect(url, "coalition-up")
+    nc = await connect(url, "coalition-up", persistent=False)
     try:
         await ensure_stream(nc.jetstream())
     finally:

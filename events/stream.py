@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import nats
 from nats.aio.client import Client as NATS
@@ -10,7 +11,7 @@ from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
-from coalition.settings import STREAM
+from coalition.settings import STREAM, env
 
 log = logging.getLogger("coalition.stream")
 
@@ -37,24 +38,44 @@ def stream_config(replicas: int = 1) -> StreamConfig:
     )
 
 
-async def connect(url: str, name: str) -> NATS:
-    """Connect with reconnects forever: engines may restart under a supervisor."""
+def servers_and_credentials(url: str) -> tuple[list[str], str | None, str | None]:
+    """``nats://user:pass@a:4222,nats://b:4222`` → servers without credentials, user, password.
+
+    Credentials travel as options, not in the URL, so that they also apply to the cluster
+    nodes the client discovers and fails over to."""
+    servers, user, password = [], None, None
+    for part in url.split(","):
+        parts = urlsplit(part.strip())
+        if parts.username:
+            user, password = unquote(parts.username), unquote(parts.password or "")
+        servers.append(urlunsplit(parts._replace(netloc=f"{parts.hostname}:{parts.port or 4222}")))
+    return servers, user, password
+
+
+async def connect(url: str, name: str, *, persistent: bool = True) -> NATS:
+    """Connect; a persistent client (services, projections) reconnects forever, since the
+    engines may restart under a supervisor; a command-line client gives up after a few tries."""
+    servers, user, password = servers_and_credentials(url)
     return await nats.connect(
-        url,
+        servers=servers,
+        user=user,
+        password=password,
         name=name,
-        max_reconnect_attempts=-1,
+        max_reconnect_attempts=-1 if persistent else 3,
         reconnect_time_wait=0.2,
         connect_timeout=5,
     )
 
 
-async def ensure_stream(js: JetStreamContext, replicas: int = 1) -> None:
-    """Create the stream, or bring its configuration up to date."""
-    config = stream_config(replicas)
+def replicas() -> int:
+    return int(env("COALITION_STREAM_REPLICAS", "1") or 1)
+
+
+async def ensure_stream(js: JetStreamContext) -> None:
+    """Create the stream if it is missing; an existing stream's settings (replicas set by
+    operators, say) are left as they are."""
     try:
         await js.stream_info(STREAM)
     except NotFoundError:
-        await js.add_stream(config)
-        log.info("created stream %s", STREAM)
-    else:
-        await js.update_stream(config)
+        await js.add_stream(stream_config(replicas()))
+        log.info("created stream %s with %d replica(s)", STREAM, replicas())

@@ -15,7 +15,8 @@ from litestar.openapi import OpenAPIConfig
 from litestar.template import TemplateConfig
 from psycopg_pool import AsyncConnectionPool
 
-from coalition.settings import database_url, nats_url
+from coalition.organisations import load_organisations
+from coalition.settings import database_url, env, nats_url
 from events.relay import Relay
 from events.stream import connect, ensure_stream
 from projections.board import schema as board_schema
@@ -24,7 +25,7 @@ from services.api.campaigns import ActionController, WinController
 from services.api.forum import BoardController, TriageController
 from services.api.industrial import SolidarityController, StrikeController
 from services.application import application_for
-from services.auth import load_keyring
+from services.auth import keys_from_env, load_keyring, store_keys
 from services.committer import GroupCommitter
 
 log = logging.getLogger("coalition.service")
@@ -59,6 +60,9 @@ def create_app(service: str, db_url: str | None = None, nats: str | None = None)
         url = db_url or database_url()
         store = await asyncio.to_thread(application_for, service, url)
         await asyncio.to_thread(_ensure_board, url)
+        seeded = keys_from_env(env("COALITION_API_KEYS"))
+        if seeded:
+            await asyncio.to_thread(store_keys, url, load_organisations(), seeded)
         app.state.keyring = await asyncio.to_thread(load_keyring, url)
         nc = await connect(nats or nats_url(), f"coalition-{service}")
         await ensure_stream(nc.jetstream())

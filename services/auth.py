@@ -73,3 +73,13 @@ def check_publisher(org: Organisation, claimed: str | None) -> None:
     """An organisation can only publish as itself."""
     if claimed is not None and claimed != org.id:
         raise PermissionDeniedException(f"{org.id} cannot publish as {claimed}")
+
+
+def keys_from_env(value: str | None) -> dict[str, str]:
+    """``COALITION_API_KEYS=momentum=…,rmt=…`` → {org: key} (for compose and managed deployments)."""
+    keys: dict[str, str] = {}
+    for pair in (value or "").split(","):
+        org, sep, key = pair.strip().partition("=")
+        if sep and org and key:
+            keys[org.strip()] = key.strip()
+    return keys

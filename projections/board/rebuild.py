@@ -43,7 +43,7 @@ async def rebuild(database_url: str, nats_url: str,
                   batch_size: int = 5000) -> RebuildResult:
     """Drop and replay the board; ``progress(done, total)`` is called per batch."""
     started = time.perf_counter()
-    nc = await connect(nats_url, "coalition-rebuild")
+    nc = await connect(nats_url, "coalition-rebuild", persistent=False)
     conn = psycopg.connect(database_url)
     try:
         js = nc.jetstream(timeout=30)
