@@ -72,13 +72,14 @@ class Running:
 
 def start_platform(data_dir: Path, *extra: str, timeout: float = 90.0) -> Running:
     output = data_dir.parent / f"{data_dir.name}.out"
+    seen = output.stat().st_size if output.exists() else 0
     out = open(output, "ab")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "coalition.cli", "up", "--data-dir", str(data_dir), "--port-base", "0", *extra],
         stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED="1"),
     )
     deadline = time.monotonic() + timeout
-    while "ready in" not in output.read_text(errors="replace"):
+    while "ready in" not in output.read_bytes()[seen:].decode(errors="replace"):
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             raise RuntimeError(f"coalition up did not get ready:\n{output.read_text(errors='replace')}")

@@ -1,0 +1,66 @@
+"""``coalition up``: ready, files written, stopped cleanly, data kept across restarts."""
+
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+
+from tests.conftest import start_platform, stop_platform
+from tests.test_commands import ATTACK
+
+
+def test_up_demo_then_stop_then_up_again_keeps_everything(tmp_path: Path) -> None:
+    """A coordinator starts the platform with the demo, stops it with SIGTERM (no process
+    left behind), starts it again on the same folder, and the board is still there."""
+    data = tmp_path / "data"
+    first = start_platform(data, "--demo")
+    endpoints = json.loads((data / "endpoints.json").read_text())
+    assert set(endpoints) >= {"momentum", "scg", "unions", "forum", "nats", "database"}
+    assert stat.S_IMODE((data / "secrets.json").stat().st_mode) == 0o600
+    secrets = json.loads((data / "secrets.json").read_text())
+    assert set(secrets["api_keys"]) >= {"momentum", "scg", "rmt", "forum"}
+    assert secrets["nats"]["password"] not in endpoints["nats"]
+
+    # the demo reports its figures once it has driven the scenario
+    import time
+
+    deadline = time.monotonic() + 90
+    while "demo: {" not in first.output.read_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    line = next(x for x in first.output.read_text().splitlines() if x.startswith("demo: {"))
+    figures = json.loads(line.removeprefix("demo: "))
+    assert figures["scenario_commands"] >= 15 and figures["wave_commands_per_second"] > 0
+
+    attack = first.post("momentum", "momentum", "/v1/attacks", ATTACK).json()["id"]
+    board = first.wait_on_board(attack)
+    titles = {i["title"] for i in board["items"]}
+    assert any("J. Example MP" in t for t in titles)
+    family = psutil.Process(first.proc.pid).children(recursive=True)
+    assert len(family) >= 7  # postgres, nats, four services, the board
+
+    assert stop_platform(first) == 0
+    gone, alive = psutil.wait_procs(family, timeout=10)
+    assert not [p for p in alive if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert "stopped" in first.output.read_text()
+
+    second = start_platform(data)
+    try:
+        again = second.wait_on_board(attack)
+        assert again["position"] >= board["position"]
+        assert second.keys == first.keys
+    finally:
+        stop_platform(second)
+
+
+def test_help_explains_the_commands() -> None:
+    out = subprocess.run([sys.executable, "-m", "coalition.cli", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0
+    for command in ("up", "rebuild", "demo"):
+        assert command in out.stdout
+    up = subprocess.run([sys.executable, "-m", "coalition.cli", "up", "--help"], capture_output=True, text=True)
+    assert "--data-dir" in up.stdout and "--demo" in up.stdout
