@@ -68,12 +68,11 @@ def create_app(service: str, db_url: str | None = None, nats: str | None = None)
         await ensure_stream(nc.jetstream())
         relay = Relay(service, store, nc, url)
         committer = GroupCommitter(store, on_commit=relay.wake)
-        store.save_many = committer.save
         pool = AsyncConnectionPool(url, min_size=1, max_size=8, open=False, kwargs={"autocommit": True})
         await pool.open()
         stop = asyncio.Event()
         relay_task = asyncio.create_task(relay.run(stop), name=f"relay-{service}")
-        app.state.update(application=store, relay=relay, pool=pool, service=service)
+        app.state.update(application=store, relay=relay, committer=committer, pool=pool, service=service)
         log.info("%s service ready", service)
         try:
             yield

@@ -1,14 +1,16 @@
-"""Each service's eventsourcing application: commands in, aggregates saved, ids out.
+"""Each service's eventsourcing application: commands in, aggregates out, to be saved.
 
-Methods take simple values, return ids, and raise the domain's own errors. They are
-synchronous (eventsourcing has no async API): the HTTP layer runs them in threads.
+Methods take simple values and raise the domain's own errors. A method that creates an
+item does no I/O and returns the new aggregate; a method that changes one loads it
+(synchronous I/O: the HTTP layer runs it in a thread) and returns it changed. Saving is
+left to the caller, so that the HTTP layer can commit concurrent commands together
+(``services.committer``) and scripts can save thousands in one transaction.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -41,14 +43,6 @@ class CoalitionApp(Application[uuid.UUID]):
     """The event store of one service; which commands it offers is the API's choice."""
 
     name = "coalition"
-    save_many: Callable[..., None] | None = None
-    """Set by the service to a group committer's ``save``; plain ``save`` otherwise."""
-
-    def _commit(self, *aggregates: Any) -> None:
-        if self.save_many is not None:
-            self.save_many(*aggregates)
-        else:
-            self.save(*aggregates)
 
     def _get(self, cls: type[A], item_id: str, org: str | None = None) -> A:
         try:
@@ -64,67 +58,59 @@ class CoalitionApp(Application[uuid.UUID]):
     # Attacks ---------------------------------------------------------------
     def report_attack(self, org: str, *, kind: str, targets: list[dict[str, Any]], summary: str,
                       severity: str, sources: list[str], occurred_at: datetime | None,
-                      share: Sharing) -> str:
+                      share: Sharing) -> Attack:
         attack = Attack(org, kind, targets, summary, severity, sources, now_iso(occurred_at), share)
-        self._commit(attack)
-        return str(attack.id)
+        return attack
 
     def resolve_attack(self, org: str, attack_id: str, *, outcome: str, summary: str | None,
-                       occurred_at: datetime | None) -> int:
+                       occurred_at: datetime | None) -> Attack:
         attack = self._get(Attack, attack_id, org)
         attack.resolve(org, outcome, summary, now_iso(occurred_at), attack.sharing)
-        self._commit(attack)
-        return attack.version
+        return attack
 
     # Industrial ------------------------------------------------------------
     def call_strike(self, org: str, *, employer: str, sector: str, workplaces: list[str],
                     starts_on: str, ends_on: str, members_involved: int,
-                    occurred_at: datetime | None, share: Sharing) -> str:
+                    occurred_at: datetime | None, share: Sharing) -> Strike:
         strike = Strike(org, employer, sector, workplaces, starts_on, ends_on, members_involved,
                         now_iso(occurred_at), share)
-        self._commit(strike)
-        return str(strike.id)
+        return strike
 
     def schedule_picket(self, org: str, strike_id: str, *, where: str, when: datetime,
                         needs: str | None, tlp: str | None, region: str | None,
-                        occurred_at: datetime | None) -> str:
+                        occurred_at: datetime | None) -> tuple[Strike, str]:
         strike = self._get(Strike, strike_id, org)
         base = strike.sharing
         share = sharing(tlp or base["tlp"], base["audience"], region or base["region"], [strike_id])
         picket = str(uuid.uuid4())
         strike.schedule_picket(org, picket, where, now_iso(when), needs, now_iso(occurred_at), share)
-        self._commit(strike)
-        return picket
+        return strike, picket
 
     def request_solidarity(self, org: str, *, help: list[str], summary: str,
-                           occurred_at: datetime | None, share: Sharing) -> str:
+                           occurred_at: datetime | None, share: Sharing) -> SolidarityRequest:
         request = SolidarityRequest(org, help, summary, now_iso(occurred_at), share)
-        self._commit(request)
-        return str(request.id)
+        return request
 
     # Campaigning -----------------------------------------------------------
     def call_action(self, org: str, *, kind: str, where: str, when: datetime, asks: str,
-                    people_wanted: int | None, occurred_at: datetime | None, share: Sharing) -> str:
+                    people_wanted: int | None, occurred_at: datetime | None, share: Sharing) -> Action:
         wanted = people_wanted if people_wanted is not None else people_in(asks)
         action = Action(org, kind, where, now_iso(when), asks, wanted, now_iso(occurred_at), share)
-        self._commit(action)
-        return str(action.id)
+        return action
 
     def pledge(self, org: str, action_id: str, *, people: int, note: str | None,
-               group: str | None, occurred_at: datetime | None, share: Sharing) -> str:
+               group: str | None, occurred_at: datetime | None, share: Sharing) -> Pledge:
         pledge = Pledge(org, action_id, people, note, group, now_iso(occurred_at), share)
-        self._commit(pledge)
-        return str(pledge.id)
+        return pledge
 
     def record_win(self, org: str, *, kind: str, summary: str, occurred_at: datetime | None,
-                   share: Sharing) -> str:
+                   share: Sharing) -> Win:
         win = Win(org, kind, summary, now_iso(occurred_at), share)
-        self._commit(win)
-        return str(win.id)
+        return win
 
     # Forum -----------------------------------------------------------------
     def triage(self, org: str, item_id: str, *, status: str, priority: str, note: str | None,
-               share: Sharing) -> int:
+               share: Sharing) -> Triage:
         at = now_iso()
         try:
             record = self.repository.get(Triage.create_id(item_id))
@@ -132,8 +118,7 @@ class CoalitionApp(Application[uuid.UUID]):
             record = Triage(item_id, org, status, priority, note, at, share)
         else:
             record.triage(org, status, priority, note, at, share)
-        self._commit(record)
-        return record.version
+        return record
 
 
 def application_for(service: str, database_url: str) -> CoalitionApp:

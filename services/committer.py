@@ -2,18 +2,20 @@
 
 eventsourcing serialises writers to one application (``LOCK TABLE … IN EXCLUSIVE
 MODE``), so one transaction per command caps a service near a thousand commands a
-second. Request threads hand their new events to one writer thread, which saves
-whatever has queued up in a single ``Application.save(*aggregates)`` transaction and
-then releases every waiting request. Nothing is acknowledged before its commit; if a
-shared transaction fails (say, two commands raced on one aggregate), each command is
-retried alone so that only the guilty one gets the error.
+second. Requests hand their new events to one writer thread, which saves whatever has
+queued up in a single ``Application.save(*events)`` transaction and then releases every
+waiting request. Nothing is acknowledged before its commit; if a shared transaction
+fails (say, two commands raced on one aggregate), each command is retried alone so that
+only the guilty one gets the error.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
@@ -21,24 +23,57 @@ from eventsourcing.application import Application
 
 log = logging.getLogger("coalition.committer")
 
-MAX_BATCH = 500
+MAX_BATCH = 1000
+
+Done = Callable[[BaseException | None], None]
 
 
 class GroupCommitter:
-    def __init__(self, app: Application, on_commit: Any = None) -> None:
+    def __init__(self, app: Application, on_commit: Callable[[], None] | None = None) -> None:
         self._app = app
-        self._queue: queue.SimpleQueue[tuple[tuple[Any, ...], Future[None]] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[tuple[Any, ...], Done] | None] = queue.SimpleQueue()
         self._on_commit = on_commit
         self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
         self._thread.start()
+        self.transactions = 0
+        self.commands = 0
+
+    @staticmethod
+    def _events(aggregates: tuple[Any, ...]) -> tuple[Any, ...]:
+        # Collected by the caller: a failed shared save must not lose the events of a
+        # command that is then retried alone.
+        return tuple(e for agg in aggregates for e in agg.collect_events())
+
+    async def commit(self, *aggregates: Any) -> None:
+        """Wait, without blocking the event loop, until the aggregates' new events are committed."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+
+        def resolve(exc: BaseException | None) -> None:
+            def settle() -> None:
+                if done.done():
+                    return
+                if exc is None:
+                    done.set_result(None)
+                else:
+                    done.set_exception(exc)
+
+            loop.call_soon_threadsafe(settle)
+
+        self._queue.put((self._events(aggregates), resolve))
+        await done
 
     def save(self, *aggregates: Any) -> None:
-        """Block until the aggregates' pending events are committed (or raise why not)."""
-        # Collect here: a failed shared save must not lose the events of a command
-        # that is then retried alone.
-        events = tuple(e for agg in aggregates for e in agg.collect_events())
+        """Block until the aggregates' new events are committed (for threads and scripts)."""
         done: Future[None] = Future()
-        self._queue.put((events, done))
+
+        def resolve(exc: BaseException | None) -> None:
+            if exc is None:
+                done.set_result(None)
+            else:
+                done.set_exception(exc)
+
+        self._queue.put((self._events(aggregates), resolve))
         done.result()
 
     def close(self) -> None:
@@ -62,26 +97,21 @@ class GroupCommitter:
                 batch.append(nxt)
             self._commit(batch)
 
-    def _commit(self, batch: list[tuple[tuple[Any, ...], Future[None]]]) -> None:
+    def _commit(self, batch: list[tuple[tuple[Any, ...], Done]]) -> None:
         try:
             self._app.save(*(e for events, _ in batch for e in events))
         except Exception:  # noqa: BLE001 - isolate the failing command below
-            if len(batch) == 1:
-                self._fail_or_succeed(batch[0])
-            else:
-                for item in batch:
-                    self._fail_or_succeed(item)
+            for events, done in batch:
+                try:
+                    self._app.save(*events)
+                except Exception as exc:  # noqa: BLE001 - handed to the waiting request
+                    done(exc)
+                else:
+                    done(None)
         else:
             for _, done in batch:
-                done.set_result(None)
+                done(None)
+        self.transactions += 1
+        self.commands += len(batch)
         if self._on_commit is not None:
             self._on_commit()
-
-    def _fail_or_succeed(self, item: tuple[tuple[Any, ...], Future[None]]) -> None:
-        events, done = item
-        try:
-            self._app.save(*events)
-        except Exception as exc:  # noqa: BLE001 - handed to the waiting request
-            done.set_exception(exc)
-        else:
-            done.set_result(None)

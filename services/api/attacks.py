@@ -6,7 +6,7 @@ from litestar import Controller, Request, post
 from litestar.di import Provide
 
 from coalition.organisations import Organisation
-from services.api.common import application, run, share_of
+from services.api.common import application, commit, load, share_of
 from services.auth import authenticate, check_publisher
 from services.commands import Accepted, Created, ReportAttack, ResolveAttack
 
@@ -21,18 +21,20 @@ class AttackController(Controller):
         """Report an attack on members or organisations (a suspension, a proscription…)."""
         check_publisher(caller, data.org)
         app = application(request)
-        attack_id = await run(
-            request, app.report_attack, caller.id, kind=data.kind,
+        attack = app.report_attack(
+            caller.id, kind=data.kind,
             targets=[{"kind": t.kind, "name": t.name, "ref": t.ref} for t in data.targets],
             summary=data.summary, severity=data.severity, sources=data.sources,
             occurred_at=data.occurred_at, share=share_of(data),
         )
-        return Created(id=attack_id)
+        await commit(request, attack)
+        return Created(id=str(attack.id))
 
     @post("/{attack_id:str}/resolution", operation_id="resolveAttack", status_code=201)
     async def resolve(self, request: Request, caller: Organisation, attack_id: str, data: ResolveAttack) -> Accepted:
         """Record the outcome of an attack this organisation reported."""
         app = application(request)
-        version = await run(request, app.resolve_attack, caller.id, attack_id, outcome=data.outcome,
+        attack = await load(app.resolve_attack, caller.id, attack_id, outcome=data.outcome,
                             summary=data.summary, occurred_at=data.occurred_at)
-        return Accepted(id=attack_id, version=version)
+        await commit(request, attack)
+        return Accepted(id=attack_id, version=attack.version)

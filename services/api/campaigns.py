@@ -6,7 +6,7 @@ from litestar import Controller, Request, post
 from litestar.di import Provide
 
 from coalition.organisations import Organisation
-from services.api.common import application, run, share_of, visible_item
+from services.api.common import application, commit, load, share_of, visible_item
 from services.auth import authenticate, check_publisher
 from services.commands import CallAction, Created, MakePledge, RecordWin
 from services.domain.common import sharing
@@ -22,10 +22,11 @@ class ActionController(Controller):
         """Call an action for an item (``refs``): where, when, and what is asked."""
         check_publisher(caller, data.org)
         app = application(request)
-        action_id = await run(request, app.call_action, caller.id, kind=data.kind, where=data.where,
-                              when=data.when, asks=data.asks, people_wanted=data.people_wanted,
-                              occurred_at=data.occurred_at, share=share_of(data))
-        return Created(id=action_id)
+        action = app.call_action(caller.id, kind=data.kind, where=data.where, when=data.when,
+                                 asks=data.asks, people_wanted=data.people_wanted,
+                                 occurred_at=data.occurred_at, share=share_of(data))
+        await commit(request, action)
+        return Created(id=str(action.id))
 
     @post("/{action_id:str}/pledges", operation_id="pledge", status_code=201)
     async def pledge(self, request: Request, caller: Organisation, action_id: str, data: MakePledge) -> Created:
@@ -33,9 +34,10 @@ class ActionController(Controller):
         action = await visible_item(request, action_id, caller.id, kind="action")
         share = sharing(data.tlp or action["tlp"], action["audience"], action["region"], [action_id])
         app = application(request)
-        pledge_id = await run(request, app.pledge, caller.id, action_id, people=data.people,
-                              note=data.note, group=data.group, occurred_at=data.occurred_at, share=share)
-        return Created(id=pledge_id)
+        pledge = app.pledge(caller.id, action_id, people=data.people, note=data.note, group=data.group,
+                            occurred_at=data.occurred_at, share=share)
+        await commit(request, pledge)
+        return Created(id=str(pledge.id))
 
 
 class WinController(Controller):
@@ -48,6 +50,7 @@ class WinController(Controller):
         """Record a win to celebrate, linked to the items it answers."""
         check_publisher(caller, data.org)
         app = application(request)
-        win_id = await run(request, app.record_win, caller.id, kind=data.kind, summary=data.summary,
-                           occurred_at=data.occurred_at, share=share_of(data))
-        return Created(id=win_id)
+        win = app.record_win(caller.id, kind=data.kind, summary=data.summary,
+                             occurred_at=data.occurred_at, share=share_of(data))
+        await commit(request, win)
+        return Created(id=str(win.id))

@@ -1,8 +1,9 @@
-"""What every controller shares: the caller, the sharing fields, running commands off the loop."""
+"""What every controller shares: the sharing fields, loading off the loop, committing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import anyio
@@ -25,13 +26,11 @@ def share_of(cmd: Command) -> Sharing:
     return sharing(cmd.tlp, cmd.audience, cmd.region, cmd.refs)
 
 
-async def run(request: Request, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a synchronous application command in a worker thread; map domain errors to HTTP."""
-    def call() -> T:
-        return method(*args, **kwargs)
-
+@contextmanager
+def domain_errors() -> Iterator[None]:
+    """The domain's refusals, as HTTP answers that say why."""
     try:
-        result = await anyio.to_thread.run_sync(call)
+        yield
     except ItemNotFound as exc:
         raise NotFoundException(str(exc)) from None
     except NotYourItem as exc:
@@ -41,8 +40,18 @@ async def run(request: Request, method: Callable[..., T], *args: Any, **kwargs: 
     except RecordConflictError:
         raise HTTPException(status_code=HTTP_409_CONFLICT,
                             detail="the item changed concurrently; retry the command") from None
-    request.app.state.relay.wake()
-    return result
+
+
+async def load(method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run an application method that reads the store in a worker thread (never on the loop)."""
+    with domain_errors():
+        return await anyio.to_thread.run_sync(lambda: method(*args, **kwargs))
+
+
+async def commit(request: Request, *aggregates: Any) -> None:
+    """Save with the service's group committer; returns once durable in PostgreSQL."""
+    with domain_errors():
+        await request.app.state.committer.commit(*aggregates)
 
 
 def application(request: Request) -> CoalitionApp:

@@ -8,7 +8,7 @@ from litestar.response import Template
 
 from coalition.organisations import Organisation
 from projections.board.queries import Board, read_board
-from services.api.common import application, run, visible_item
+from services.api.common import application, commit, load, visible_item
 from services.auth import authenticate, hash_key
 from services.commands import Accepted, TriageItem
 from services.domain.common import sharing
@@ -25,9 +25,10 @@ class TriageController(Controller):
         item = await visible_item(request, item_id, caller.id)
         share = sharing(item["tlp"], item["audience"], item["region"], [item_id])
         app = application(request)
-        version = await run(request, app.triage, caller.id, item_id, status=data.status,
+        record = await load(app.triage, caller.id, item_id, status=data.status,
                             priority=data.priority, note=data.note, share=share)
-        return Accepted(id=item_id, version=version)
+        await commit(request, record)
+        return Accepted(id=item_id, version=record.version)
 
 
 def _viewer(request: Request) -> str | None:

@@ -6,7 +6,7 @@ from litestar import Controller, Request, post
 from litestar.di import Provide
 
 from coalition.organisations import Organisation
-from services.api.common import application, run, share_of
+from services.api.common import application, commit, load, share_of
 from services.auth import authenticate, check_publisher
 from services.commands import CallStrike, Created, RequestSolidarity, SchedulePicket
 
@@ -21,21 +21,23 @@ class StrikeController(Controller):
         """Call strike action: employer, sector, workplaces, dates, members involved."""
         check_publisher(caller, data.org)
         app = application(request)
-        strike_id = await run(
-            request, app.call_strike, caller.id, employer=data.employer, sector=data.sector,
+        strike = app.call_strike(
+            caller.id, employer=data.employer, sector=data.sector,
             workplaces=data.workplaces, starts_on=data.starts_on.isoformat(),
             ends_on=data.ends_on.isoformat(), members_involved=data.members_involved,
             occurred_at=data.occurred_at, share=share_of(data),
         )
-        return Created(id=strike_id)
+        await commit(request, strike)
+        return Created(id=str(strike.id))
 
     @post("/{strike_id:str}/pickets", operation_id="schedulePicket", status_code=201)
     async def picket(self, request: Request, caller: Organisation, strike_id: str, data: SchedulePicket) -> Created:
         """Schedule a picket line for one of this union's strikes."""
         app = application(request)
-        picket_id = await run(request, app.schedule_picket, caller.id, strike_id, where=data.where,
-                              when=data.when, needs=data.needs, tlp=data.tlp, region=data.region,
-                              occurred_at=data.occurred_at)
+        strike, picket_id = await load(app.schedule_picket, caller.id, strike_id, where=data.where,
+                                       when=data.when, needs=data.needs, tlp=data.tlp, region=data.region,
+                                       occurred_at=data.occurred_at)
+        await commit(request, strike)
         return Created(id=picket_id)
 
 
@@ -49,6 +51,7 @@ class SolidarityController(Controller):
         """Ask the coalition for help: people on a picket, strike-fund donations, motions…"""
         check_publisher(caller, data.org)
         app = application(request)
-        request_id = await run(request, app.request_solidarity, caller.id, help=list(data.help),
-                               summary=data.summary, occurred_at=data.occurred_at, share=share_of(data))
-        return Created(id=request_id)
+        ask = app.request_solidarity(caller.id, help=list(data.help), summary=data.summary,
+                                     occurred_at=data.occurred_at, share=share_of(data))
+        await commit(request, ask)
+        return Created(id=str(ask.id))

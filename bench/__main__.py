@@ -1,0 +1,31 @@
+"""``python -m bench <name> [options]``: run one benchmark; ``--quick`` for a smoke run."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+BENCHES = {
+    "ingest": "HTTP commands/s over the three publishers vs one eventsourcing save per command",
+    "latency": "publisher 201 → visible through GET /api/board, at a steady rate: p50/p95/p99",
+    "rebuild": "board rebuild events/s vs the stock eventsourcing ProjectionRunner",
+    "fanout": "S durable subscribers of the shared log: p99 lag, nothing lost",
+    "startup": "seconds from `coalition up` to ready, and resident memory of all its processes",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="\n".join(f"  {k:<9} {v}" for k, v in BENCHES.items()))
+    parser.add_argument("name", choices=sorted(BENCHES), help="which benchmark")
+    args, rest = parser.parse_known_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    module = importlib.import_module(f"bench.{args.name}")
+    return int(module.main(rest) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
