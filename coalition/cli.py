@@ -7,12 +7,14 @@ import asyncio
 import json
 import logging
 import signal
+import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
 from coalition.logs import setup_logging
+from coalition.process import child_preexec
 from coalition.settings import data_dir
 
 log = logging.getLogger("coalition")
@@ -44,11 +46,14 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"  API keys and NATS credentials: {secrets_path} (mode 0600)")
         print(f"  logs: {platform.data_dir / 'logs'}")
         print(f"ready in {time.perf_counter() - started:.2f}s", flush=True)
+        demo = None
         if args.demo and not stop_requested.is_set():
-            from coalition.demo import run_demo
-
-            threading.Thread(target=run_demo, args=(platform.data_dir,), name="demo", daemon=True).start()
+            # its own process: the supervisor forks children and must stay single-threaded
+            demo = subprocess.Popen([sys.executable, "-m", "coalition.cli", "demo", "--data-dir",
+                                     str(platform.data_dir)], preexec_fn=child_preexec)
         platform.supervise()
+        if demo is not None and demo.poll() is None:
+            demo.terminate()
     except Exception as exc:  # noqa: BLE001 - reported, then everything is stopped
         log.error("start-up failed: %s", exc)
         platform.stop()

@@ -12,6 +12,13 @@ from coalition.settings import SERVICES, env
 from services.app import create_app
 
 
+def serve(service: str, host: str, port: int) -> None:
+    """Run ``service`` until SIGINT or SIGTERM."""
+    setup_logging(service)
+    uvicorn.run(create_app(service), host=host, port=port, log_config=None,
+                access_log=logging.getLogger().isEnabledFor(logging.DEBUG), lifespan="on")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m services", description=__doc__)
     parser.add_argument("service", choices=SERVICES, nargs="?", default=env("COALITION_SERVICE"))
@@ -20,9 +27,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.service:
         parser.error("name a service (or set COALITION_SERVICE)")
-    setup_logging(args.service)
-    uvicorn.run(create_app(args.service), host=args.host, port=args.port, log_config=None,
-                access_log=logging.getLogger().isEnabledFor(logging.DEBUG), lifespan="on")
+    serve(args.service, args.host, args.port)
 
 
 if __name__ == "__main__":

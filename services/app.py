@@ -10,7 +10,7 @@ from typing import AsyncIterator
 
 from litestar import Litestar, get
 from litestar.config.cors import CORSConfig
-from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.openapi import OpenAPIConfig
 from litestar.template import TemplateConfig
 from psycopg_pool import AsyncConnectionPool
@@ -20,6 +20,7 @@ from coalition.settings import database_url, env, nats_url
 from events.relay import Relay
 from events.stream import connect, ensure_stream
 from projections.board import schema as board_schema
+from projections.board.watch import BoardWatch
 from services.api.attacks import AttackController
 from services.api.campaigns import ActionController, WinController
 from services.api.forum import BoardController, TriageController
@@ -72,12 +73,17 @@ def create_app(service: str, db_url: str | None = None, nats: str | None = None)
         await pool.open()
         stop = asyncio.Event()
         relay_task = asyncio.create_task(relay.run(stop), name=f"relay-{service}")
+        watch = BoardWatch(url)
+        if service == "forum":
+            await watch.start()
+        app.state.watch = watch
         app.state.update(application=store, relay=relay, committer=committer, pool=pool, service=service)
         log.info("%s service ready", service)
         try:
             yield
         finally:
             stop.set()
+            await watch.stop()
             await asyncio.to_thread(committer.close)
             try:
                 await asyncio.wait_for(relay_task, timeout=10)

@@ -24,6 +24,10 @@ async def main() -> None:
         await nc.close()
 
 
-if __name__ == "__main__":
+def run() -> None:
     setup_logging("board")
     asyncio.run(main())
+
+
+if __name__ == "__main__":
+    run()

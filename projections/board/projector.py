@@ -13,11 +13,11 @@ import zlib
 
 import psycopg
 from nats.aio.client import Client as NATS
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js.errors import NotFoundError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from coalition.settings import STREAM
+from events.pull import PullPump
 from projections.board import schema
 from projections.board.fold import fold
 from projections.board.replay import Batch, decode
@@ -63,7 +63,7 @@ class BoardProjector:
         self.js = nc.jetstream(timeout=10)
         self.position = 0
 
-    async def subscribe(self, conn: psycopg.Connection):  # noqa: ANN201 - nats PullSubscription
+    async def subscribe(self, conn: psycopg.Connection) -> PullPump:
         """(Re)create the durable consumer just after the position recorded in PostgreSQL.
 
         The read model's own position is the checkpoint. Messages a killed process had
@@ -74,21 +74,19 @@ class BoardProjector:
             await self.js.delete_consumer(STREAM, DURABLE)
         except NotFoundError:
             pass
-        sub = await self.js.pull_subscribe("coalition.>", durable=DURABLE, stream=STREAM,
-                                           config=consumer_config(self.position + 1))
+        await self.js.add_consumer(STREAM, consumer_config(self.position + 1))
+        pump = PullPump(self.nc, STREAM, DURABLE, batch=FETCH)
+        await pump.start()
         log.info("board projection consuming %s as %r from stream seq %d", STREAM, DURABLE, self.position + 1)
-        return sub
+        return pump
 
     async def run(self, stop: asyncio.Event) -> None:
         conn = await asyncio.to_thread(psycopg.connect, self.database_url, autocommit=True)
         try:
             await asyncio.to_thread(schema.create, conn)
-            sub = await self.subscribe(conn)
+            pump = await self.subscribe(conn)
             while not stop.is_set():
-                try:
-                    msgs = await sub.fetch(FETCH, timeout=0.5)
-                except (NatsTimeout, asyncio.TimeoutError):
-                    continue
+                msgs = await pump.next_batch(timeout=2.0)
                 if not msgs:
                     continue
                 batch = [(m.metadata.sequence.stream, decode(m.metadata.sequence.stream, m.data)) for m in msgs]
@@ -99,7 +97,8 @@ class BoardProjector:
                     await asyncio.sleep(1.0)
                     if conn.closed:
                         conn = await asyncio.to_thread(psycopg.connect, self.database_url, autocommit=True)
-                    sub = await self.subscribe(conn)
+                    await pump.stop()
+                    pump = await self.subscribe(conn)
                     continue
                 await msgs[-1].ack()  # AckPolicy.ALL: acknowledges the whole batch
         finally:

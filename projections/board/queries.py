@@ -47,14 +47,16 @@ GROUP_OF = {"attack": "attacks", "strike": "industrial", "picket": "industrial",
             "solidarity": "industrial", "action": "actions", "win": "wins"}
 
 
-async def read_board(conn: AsyncConnection, viewer: str | None = None) -> Board:
+async def read_board(conn: AsyncConnection, viewer: str | None = None, since: int = 0) -> Board:
+    """The board as ``viewer`` may see it; with ``since``, only items changed after that position."""
     async with conn.cursor(row_factory=dict_row) as cur:
         # One snapshot for items and position: the board never shows a torn state.
         async with conn.transaction():
             await cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             await cur.execute("SELECT seq FROM board.position WHERE projection = 'board'")
             row = await cur.fetchone()
-            await cur.execute("SELECT * FROM board.items ORDER BY updated_seq DESC")
+            await cur.execute("SELECT * FROM board.items WHERE updated_seq > %s ORDER BY updated_seq DESC",
+                              [since])
             rows = await cur.fetchall()
     items = [
         msgspec.convert({k: v for k, v in r.items() if k not in ("created_seq", "updated_seq")}, BoardItem)

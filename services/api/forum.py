@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Controller, Request, get, post
+from litestar.params import Parameter
 from litestar.di import Provide
 from litestar.response import Template
 
@@ -45,10 +48,20 @@ class BoardController(Controller):
     tags = ["board"]
 
     @get("/api/board", operation_id="getBoard")
-    async def board(self, request: Request) -> Board:
-        """The rapid-response board as JSON, with the stream position it reflects."""
+    async def board(
+        self,
+        request: Request,
+        since: Annotated[int, Parameter(ge=0, description="only items changed after this position")] = 0,
+        wait: Annotated[float, Parameter(ge=0, le=30, description="seconds to wait for a change past `since`")] = 0,
+    ) -> Board:
+        """The rapid-response board as JSON, with the stream position it reflects.
+
+        ``since`` returns only what changed after a position (a client keeps the last
+        ``position`` it saw); with ``wait`` the call holds until the board moves past it."""
+        if wait and since:
+            await request.app.state.watch.wait_beyond(since, wait)
         async with request.app.state.pool.connection() as conn:
-            return await read_board(conn, _viewer(request))
+            return await read_board(conn, _viewer(request), since)
 
     @get("/", operation_id="boardPage", include_in_schema=False)
     async def page(self, request: Request) -> Template:

@@ -1,0 +1,75 @@
+"""A platform for a benchmark: ``coalition up`` in a temporary folder, and a fast client."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from coalition.launcher import Running, launch, stop
+
+ATTACK: dict[str, Any] = {
+    "kind": "suspension", "targets": [{"kind": "member", "name": "A. Member"}],
+    "summary": "Suspended for sharing a picket-line photo", "severity": "high", "tlp": "GREEN",
+    "region": "London",
+}
+STRIKE: dict[str, Any] = {
+    "employer": "Example Rail Ltd", "sector": "rail", "workplaces": ["Euston depot"],
+    "starts_on": "2026-12-01", "ends_on": "2026-12-03", "members_involved": 4000, "tlp": "CLEAR",
+}
+#: (organisation, service, path, body): the three publishers, round robin
+COMMANDS: list[tuple[str, str, str, dict[str, Any]]] = [
+    ("momentum", "momentum", "/v1/attacks", ATTACK),
+    ("scg", "scg", "/v1/attacks", {**ATTACK, "kind": "whip_removed", "targets": [{"kind": "mp", "name": "An MP"}]}),
+    ("rmt", "unions", "/v1/strikes", STRIKE),
+]
+
+
+@contextmanager
+def platform() -> Iterator[Running]:
+    """``coalition up`` on embedded engines (or COALITION_DATABASE_URL / COALITION_NATS_URL)."""
+    with tempfile.TemporaryDirectory(prefix="coalition-bench-") as tmp:
+        running = launch(Path(tmp) / "data")
+        try:
+            yield running
+        finally:
+            stop(running)
+
+
+def session(concurrency: int) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency),
+                                 timeout=aiohttp.ClientTimeout(total=60))
+
+
+async def send(s: aiohttp.ClientSession, p: Running, i: int) -> str:
+    """Command number ``i`` of the round robin; returns the created id once acknowledged."""
+    org, service, path, body = COMMANDS[i % len(COMMANDS)]
+    async with s.post(p.url(service, path), json=body, headers=p.headers(org)) as resp:
+        if resp.status != 201:
+            raise RuntimeError(f"{service}{path} → {resp.status}: {await resp.text()}")
+        return str((await resp.json())["id"])
+
+
+async def watch_board(s: aiohttp.ClientSession, p: Running, seen: dict[str, float],
+                      stop_when: asyncio.Event, since: int = 0) -> int:
+    """Long-poll ``GET /api/board?since=…&wait=…``, noting when each item is first visible."""
+    position = since
+    while not stop_when.is_set():
+        async with s.get(p.url("forum", "/api/board"), params={"since": position or 0, "wait": 2}) as resp:
+            board = await resp.json()
+        now = time.perf_counter()
+        for item in board["items"]:
+            seen.setdefault(item["id"], now)
+        position = max(position, board["position"])
+    return position
+
+
+async def board_position(s: aiohttp.ClientSession, p: Running) -> int:
+    async with s.get(p.url("forum", "/api/board"), params={"since": 10**12}) as resp:
+        return int((await resp.json())["position"])
