@@ -136,6 +136,7 @@ class Platform:
     def start(self) -> dict[str, str]:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         (self.data_dir / "logs").mkdir(exist_ok=True)
+        began = time.perf_counter()
         secrets = self._secrets()
         db_url = env("COALITION_DATABASE_URL")
         nats_url = env("COALITION_NATS_URL")
@@ -149,6 +150,7 @@ class Platform:
 
         store_keys(db_url, load_organisations(self.data_dir), secrets["api_keys"])
         asyncio.run(_ensure_stream(nats_url))
+        log.info("engines ready in %.2fs", time.perf_counter() - began)
         base = dict(os.environ, COALITION_DATABASE_URL=db_url, COALITION_NATS_URL=nats_url,
                     COALITION_DATA_DIR=str(self.data_dir), PYTHONUNBUFFERED="1")
         for service in SERVICES:
@@ -165,6 +167,7 @@ class Platform:
         for child in self.children:
             if child.name in SERVICES:
                 self._wait_healthy(child, self.endpoints[child.name])
+        log.info("services healthy in %.2fs", time.perf_counter() - began)
         self.endpoints.update(nats=_public(nats_url), database=_public(db_url))
         path = self.data_dir / "endpoints.json"
         path.write_text(json.dumps(self.endpoints, indent=2) + "\n")
