@@ -93,6 +93,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from bench.__main__ import main as bench_main
+
+    return bench_main([args.name, *args.options])
+
+
 def _urls(folder: Path) -> tuple[str, str]:
     """Database and NATS URLs: from the environment, or from a running `coalition up`."""
     from coalition.settings import env
@@ -142,6 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="drive the demo scenario against a running platform")
     demo.add_argument("--data-dir", default=default_dir, help="data folder of a running platform (default: %(default)s)")
     demo.set_defaults(func=cmd_demo)
+
+    bench = sub.add_parser("bench", help="run a benchmark against the stock approach (see python -m bench --help)",
+                           description="Run one benchmark on its own embedded engines; options after the name "
+                                       "are the benchmark's own (e.g. --quick).")
+    bench.add_argument("name", choices=["ingest", "latency", "rebuild", "fanout", "startup"])
+    bench.add_argument("options", nargs=argparse.REMAINDER, help="the benchmark's options")
+    bench.set_defaults(func=cmd_bench)
     return parser
 
 

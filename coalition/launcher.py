@@ -60,7 +60,7 @@ def launch(data_dir: Path, *extra: str, timeout: float = 120.0) -> Running:
             stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ, PYTHONUNBUFFERED="1"),
         )
     deadline = time.monotonic() + timeout
-    while "ready in" not in output.read_bytes()[seen:].decode(errors="replace"):
+    while not any(line.startswith("ready in") for line in output.read_bytes()[seen:].decode(errors="replace").splitlines()):
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             raise RuntimeError(f"coalition up did not get ready:\n{output.read_text(errors='replace')}")

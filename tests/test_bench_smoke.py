@@ -1,0 +1,35 @@
+"""The benchmarks run and produce figures (a smoke test: never how fast)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def run_bench(*args: str) -> dict:
+    out = subprocess.run([sys.executable, "-m", "bench", *args, "--quick"], capture_output=True, text=True,
+                         timeout=600)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-4000:]
+    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    assert figures["bench"] == args[0]
+    return figures
+
+
+@pytest.mark.parametrize("name", ["ingest", "latency", "startup"])
+def test_a_benchmark_prints_its_figures(name: str) -> None:
+    figures = run_bench(name)
+    if name == "ingest":
+        assert figures["commands_per_second"] > 0 and figures["stock_commands_per_second"] > 0
+        assert "ratio" in figures
+    elif name == "latency":
+        assert figures["not_seen"] == 0 and figures["p99_ms"] > 0
+    else:
+        assert figures["start_seconds"] > 0 and figures["pss_mb"] > 0
+
+
+def test_coalition_bench_is_the_same_command() -> None:
+    out = subprocess.run([sys.executable, "-m", "coalition.cli", "bench", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "ingest" in out.stdout
