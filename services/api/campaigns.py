@@ -6,7 +6,7 @@ from litestar import Controller, Request, post
 from litestar.di import Provide
 
 from coalition.organisations import Organisation
-from services.api.common import application, commit, load, share_of, visible_item
+from services.api.common import application, commit, share_of, visible_item
 from services.auth import authenticate, check_publisher
 from services.commands import CallAction, Created, MakePledge, RecordWin
 from services.domain.common import sharing
