@@ -19,34 +19,39 @@ def test_up_demo_then_stop_then_up_again_keeps_everything(tmp_path: Path) -> Non
     left behind), starts it again on the same folder, and the board is still there."""
     data = tmp_path / "data"
     first = start_platform(data, "--demo")
-    endpoints = json.loads((data / "endpoints.json").read_text())
-    assert set(endpoints) >= {"momentum", "scg", "unions", "forum", "nats", "database"}
-    assert stat.S_IMODE((data / "secrets.json").stat().st_mode) == 0o600
-    secrets = json.loads((data / "secrets.json").read_text())
-    assert set(secrets["api_keys"]) >= {"momentum", "scg", "rmt", "forum"}
-    assert secrets["nats"]["password"] not in endpoints["nats"]
+    try:
+        endpoints = json.loads((data / "endpoints.json").read_text())
+        assert set(endpoints) >= {"momentum", "scg", "unions", "forum", "nats", "database"}
+        assert stat.S_IMODE((data / "secrets.json").stat().st_mode) == 0o600
+        secrets = json.loads((data / "secrets.json").read_text())
+        assert set(secrets["api_keys"]) >= {"momentum", "scg", "rmt", "forum"}
+        assert secrets["nats"]["password"] not in endpoints["nats"]
 
-    # the demo reports its figures once it has driven the scenario
-    import time
+        # the demo reports its figures once it has driven the scenario
+        import time
 
-    deadline = time.monotonic() + 90
-    while "demo: {" not in first.output.read_text() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    line = next(x for x in first.output.read_text().splitlines() if x.startswith("demo: {"))
-    figures = json.loads(line.removeprefix("demo: "))
-    assert figures["scenario_commands"] >= 15 and figures["wave_commands_per_second"] > 0
+        deadline = time.monotonic() + 90
+        while "demo: {" not in first.output.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        line = next(x for x in first.output.read_text().splitlines() if x.startswith("demo: {"))
+        figures = json.loads(line.removeprefix("demo: "))
+        assert figures["scenario_commands"] >= 15 and figures["wave_commands_per_second"] > 0
 
-    attack = first.post("momentum", "momentum", "/v1/attacks", ATTACK).json()["id"]
-    board = first.wait_on_board(attack)
-    titles = {i["title"] for i in board["items"]}
-    assert any("J. Example MP" in t for t in titles)
-    family = psutil.Process(first.proc.pid).children(recursive=True)
-    assert len(family) >= 7  # postgres, nats, four services, the board
+        attack = first.post("momentum", "momentum", "/v1/attacks", ATTACK).json()["id"]
+        board = first.wait_on_board(attack)
+        titles = {i["title"] for i in board["items"]}
+        assert any("J. Example MP" in t for t in titles)
+        family = psutil.Process(first.proc.pid).children(recursive=True)
+        assert len(family) >= 7  # postgres, nats, four services, the board
 
-    assert stop_platform(first) == 0
-    gone, alive = psutil.wait_procs(family, timeout=10)
-    assert not [p for p in alive if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
-    assert "stopped" in first.output.read_text()
+        assert stop_platform(first) == 0
+        gone, alive = psutil.wait_procs(family, timeout=10)
+        assert not [p for p in alive if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+        assert "stopped" in first.output.read_text()
+
+    finally:
+        if first.proc.poll() is None:
+            stop_platform(first)
 
     second = start_platform(data)
     try:
