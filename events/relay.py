@@ -84,6 +84,8 @@ class Relay:
             log.info("relay %s: resuming after notification %d (stream seq %d)",
                      self.service, self.position.notification_id, self.position.stream_seq)
             while not stop.is_set():
+                # Cleared before looking, so a commit made while we look is not missed.
+                self._wake.clear()
                 try:
                     moved = await self.step()
                 except (NatsTimeout, asyncio.TimeoutError, APIError) as exc:
@@ -98,7 +100,6 @@ class Relay:
                     await self._recover(stop, 2.0)
                     continue
                 if not moved:
-                    self._wake.clear()
                     waiter = asyncio.ensure_future(self._wake.wait())
                     stopper = asyncio.ensure_future(stop.wait())
                     await asyncio.wait({waiter, stopper}, timeout=0.5, return_when=asyncio.FIRST_COMPLETED)

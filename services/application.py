@@ -117,7 +117,7 @@ class CoalitionApp(Application[uuid.UUID]):
         except AggregateNotFoundError:
             record = Triage(item_id, org, status, priority, note, at, share)
         else:
-            record.triage(org, status, priority, note, at, share)
+            record.triage(item_id, org, status, priority, note, at, share)
         return record
 
 

@@ -86,7 +86,9 @@ def _win_recorded(e: Any) -> Contract:
 
 
 def _item_triaged(e: Any) -> Contract:
-    return ItemTriaged(**_common(e), item=e.item, status=e.status, priority=e.priority, note=e.note)
+    # Triaged events stored before they carried ``item`` name it as their only ref.
+    item = getattr(e, "item", None) or e.sharing["refs"][0]
+    return ItemTriaged(**_common(e), item=item, status=e.status, priority=e.priority, note=e.note)
 
 
 #: domain event class → (aggregate and event as they appear in the subject, translation)

@@ -127,6 +127,17 @@ def test_a_win_is_recorded_and_the_forum_triages(platform: Running) -> None:
             break
         asyncio.run(asyncio.sleep(0.05))
     assert (item["status"], item["priority"]) == ("acknowledged", "high")
+    # and as the response goes on, the forum triages it again
+    again = platform.post("forum", "forum", f"/v1/items/{attack}/triage",
+                          {"status": "responding", "priority": "urgent"})
+    assert again.status_code == 201, again.text
+    assert again.json()["version"] == 2
+    for _ in range(200):
+        item = next(i for i in platform.board()["items"] if i["id"] == attack)
+        if item["status"] == "responding":
+            break
+        asyncio.run(asyncio.sleep(0.05))
+    assert (item["status"], item["priority"]) == ("responding", "urgent")
 
 
 BAD_INPUTS = [

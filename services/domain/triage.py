@@ -26,7 +26,8 @@ class Triage(Aggregate):
 
     @event("Triaged")
     def triage(
-        self, org: str, status: str, priority: str, note: str | None, occurred_at: str, sharing: Sharing
+        self, item: str, org: str, status: str, priority: str, note: str | None, occurred_at: str,
+        sharing: Sharing,
     ) -> None:
         self.status = status
         self.priority = priority

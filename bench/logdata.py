@@ -1,0 +1,385 @@
+"""A realistic shared log, made fast, for the benchmarks.
+
+Commands go through the real domain: the services' aggregates (``services.domain``) are
+created and changed in memory, with the pure command methods of ``CoalitionApp`` where
+there are some, and their domain events are translated by ``services.translator`` — the
+relay's own translation — into CloudEvents on ``coalition.<service>.<aggregate>.<event>``
+with ``Nats-Msg-Id`` ``<service>:<notification id>``. So the stream holds exactly what the
+relays would have published, only without the HTTP and PostgreSQL round trips.
+
+The mix, by command: attacks reported (15%), some resolved (5%), strikes called (2%),
+pickets scheduled on them (4%), solidarity requests (3%), actions called (10%), pledges to
+recent actions (40%), first triage of recent items by the forum (15%) and wins (6%).
+(Re-triage is left out: the relay cannot publish it today, see ``LogGenerator.triage``.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from coalition.settings import STREAM
+from contracts.envelope import CONTENT_TYPE, encode_envelope
+from events.policy import can_see
+from events.stream import connect, ensure_stream, subject_filter
+from services.application import CoalitionApp, application_for, now_iso
+from services.domain.attacks import Attack
+from services.domain.common import Sharing, sharing
+from services.domain.industrial import Strike
+from services.domain.triage import Triage
+from services.translator import translate
+
+#: The largest JetStream atomic batch the server accepts by default.
+BATCH = 1000
+#: Atomic batches awaiting their commit acknowledgement while the next ones are sent.
+IN_FLIGHT = 4
+#: The eventsourcing application the stock-runner benchmark projects from.
+SOURCE = "benchsource"
+
+ORGS = {"momentum": ("momentum",), "scg": ("scg",), "unions": ("rmt", "fbu", "bfawu"), "forum": ("forum",)}
+SERVICE_OF = {org: service for service, orgs in ORGS.items() for org in orgs}
+ALL_ORGS = tuple(SERVICE_OF)
+PUBLISHING = ("momentum", "scg", "rmt", "fbu", "bfawu")
+
+REGIONS = (
+    "London", "North West", "North East", "Yorkshire and the Humber", "West Midlands",
+    "East Midlands", "South West", "South East", "East of England", "Scotland", "Wales",
+    "Northern Ireland",
+)
+LOCAL_GROUPS = (
+    "Camden", "Leeds", "Bristol", "Manchester", "Liverpool", "Glasgow", "Cardiff", "Newcastle",
+    "Sheffield", "Norwich", "Brighton", "Nottingham", "Hackney", "Lewisham", "Salford", "Swansea",
+)
+ATTACK_KINDS = ("suspension", "expulsion", "proscription", "whip_removed", "disciplinary_threat",
+                "candidate_blocked", "longlist_excluded", "selection_imposed", "body_suspended",
+                "media_smear", "other")
+TARGET_KINDS = ("member", "member", "member", "mp", "councillor", "constituency_party", "local_group")
+SEVERITIES = ("low", "medium", "medium", "medium", "high", "high", "critical")
+OUTCOMES = ("reinstated", "overturned", "upheld", "withdrawn", "in_legal_process", "other")
+EMPLOYERS = (("Example Rail Ltd", "rail"), ("Northern Buses plc", "bus"), ("City Fire Authority", "fire"),
+             ("Bakewell Foods", "food"), ("Harbour Ferries", "maritime"), ("Metro Underground", "rail"))
+HELP = ("people_on_picket", "strike_fund", "motions", "mp_visit", "statements", "other")
+ACTION_KINDS = ("picket_support", "rally", "lobby", "motion", "phonebank", "statement", "mp_visit", "online")
+WIN_KINDS = ("reinstatement", "motion_passed", "selection_won", "pay_rise_won", "strike_won", "other")
+STATUSES = ("acknowledged", "responding", "monitoring", "resolved", "closed")
+PRIORITIES = ("low", "normal", "normal", "high", "urgent")
+
+#: cumulative share of each command in the mix
+MIX = tuple(zip(
+    ("pledge", "attack", "triage", "action", "win", "resolve", "picket", "solidarity", "strike"),
+    (0.40, 0.55, 0.70, 0.80, 0.86, 0.91, 0.95, 0.98, 1.00),
+    strict=True,
+))
+
+Entry = tuple[str, Any]
+"""(service, domain event)"""
+
+
+class LogGenerator:
+    """Commands of the four services, in a plausible order, as domain events."""
+
+    def __init__(self, seed: int = 2025, start: datetime | None = None) -> None:
+        self.rng = random.Random(seed)
+        self.app = CoalitionApp()  # in memory: only its pure command methods are called
+        self.clock = start or datetime.now(UTC) - timedelta(days=180)
+        self.actions: deque[tuple[str, str, Sharing]] = deque(maxlen=400)  # id, org, sharing
+        self.items: deque[tuple[str, Sharing]] = deque(maxlen=4000)  # what the forum triages
+        self.open_attacks: list[Attack] = []
+        self.strikes: deque[Strike] = deque(maxlen=100)
+        self.untriaged: list[tuple[str, Sharing]] = []
+        self.counts: Counter[str] = Counter()
+
+    # helpers ---------------------------------------------------------------
+    def _tick(self) -> datetime:
+        self.clock += timedelta(seconds=self.rng.randint(1, 90))
+        return self.clock
+
+    def _share(self, org: str, refs: list[str] | None = None) -> Sharing:
+        r = self.rng.random()
+        region = self.rng.choice(REGIONS) if self.rng.random() < 0.8 else None
+        if r < 0.2:
+            return sharing("CLEAR", None, region, refs or [])
+        if r < 0.85:
+            return sharing("GREEN", None, region, refs or [])
+        audience = sorted({org, "forum", *self.rng.sample(ALL_ORGS, 2)})
+        return sharing("AMBER", audience, region, refs or [])
+
+    def _recent(self, seq: deque | list, scale: float) -> Any:
+        """An element near the end: recent items get most of the attention."""
+        back = min(len(seq) - 1, int(self.rng.expovariate(1 / scale)))
+        return seq[len(seq) - 1 - back]
+
+    def _refs(self) -> list[str]:
+        return [self._recent(self.items, 200)[0]] if self.items and self.rng.random() < 0.7 else []
+
+    def _item(self, item: str, share: Sharing) -> None:
+        """A new item on the board: something to refer to, and to triage."""
+        self.items.append((item, share))
+        self.untriaged.append((item, share))
+        if len(self.untriaged) > 6000:
+            del self.untriaged[:2000]
+
+    def _emit(self, service: str, agg: Any) -> list[Entry]:
+        return [(service, e) for e in agg.collect_events()]
+
+    # commands --------------------------------------------------------------
+    def attack(self) -> list[Entry]:
+        org = self.rng.choice(PUBLISHING)
+        n = 1 if self.rng.random() < 0.7 else self.rng.randint(2, 5)
+        targets = [{"kind": self.rng.choice(TARGET_KINDS), "name": f"{chr(65 + self.rng.randrange(26))}. Member",
+                    "ref": None} for _ in range(n)]
+        kind = self.rng.choice(ATTACK_KINDS)
+        attack = self.app.report_attack(
+            org, kind=kind, targets=targets, severity=self.rng.choice(SEVERITIES),
+            summary=f"{kind.replace('_', ' ').capitalize()} of {n} in {self.rng.choice(LOCAL_GROUPS)}, reported by {org}",
+            sources=["Letter from the party"] if self.rng.random() < 0.3 else [],
+            occurred_at=self._tick(), share=self._share(org),
+        )
+        self.open_attacks.append(attack)
+        if len(self.open_attacks) > 6000:
+            del self.open_attacks[:2000]
+        self._item(str(attack.id), attack.sharing)
+        return self._emit(SERVICE_OF[org], attack)
+
+    def resolve(self) -> list[Entry]:
+        if not self.open_attacks:
+            return self.attack()
+        i = self.rng.randrange(len(self.open_attacks))
+        attack = self.open_attacks[i]
+        self.open_attacks[i] = self.open_attacks[-1]
+        self.open_attacks.pop()
+        # CoalitionApp.resolve_attack, less the load
+        attack.resolve(attack.org, self.rng.choice(OUTCOMES), "Outcome after the appeal", now_iso(self._tick()),
+                       attack.sharing)
+        return self._emit(SERVICE_OF[attack.org], attack)
+
+    def strike(self) -> list[Entry]:
+        org = self.rng.choice(ORGS["unions"])
+        employer, sector = self.rng.choice(EMPLOYERS)
+        start = (self.clock + timedelta(days=self.rng.randint(7, 30))).date()
+        strike = self.app.call_strike(
+            org, employer=employer, sector=sector,
+            workplaces=[f"{employer.split()[0]} {w}" for w in self.rng.sample(("depot", "works", "station", "yard"), 2)],
+            starts_on=start.isoformat(), ends_on=(start + timedelta(days=self.rng.randint(1, 5))).isoformat(),
+            members_involved=self.rng.randint(50, 20000), occurred_at=self._tick(), share=self._share(org),
+        )
+        self.strikes.append(strike)
+        self._item(str(strike.id), strike.sharing)
+        return self._emit("unions", strike)
+
+    def picket(self) -> list[Entry]:
+        if not self.strikes:
+            return self.strike()
+        strike = self._recent(self.strikes, 10)
+        strike_id = str(strike.id)
+        # CoalitionApp.schedule_picket, less the load
+        base = strike.sharing
+        share = sharing(base["tlp"], base["audience"], base["region"], [strike_id])
+        picket = str(uuid.uuid4())
+        when = self.clock + timedelta(days=self.rng.randint(7, 30), hours=self.rng.randint(5, 8))
+        strike.schedule_picket(strike.org, picket, f"{self.rng.choice(strike.workplaces)}, main gate", now_iso(when),
+                               "People from 6am, flasks welcome", now_iso(self._tick()), share)
+        self._item(picket, share)
+        return self._emit("unions", strike)
+
+    def solidarity(self) -> list[Entry]:
+        org = self.rng.choice(ORGS["unions"])
+        refs = [str(self._recent(self.strikes, 10).id)] if self.strikes else []
+        request = self.app.request_solidarity(
+            org, help=self.rng.sample(HELP, self.rng.randint(1, 3)),
+            summary="Support the picket lines and the hardship fund", occurred_at=self._tick(),
+            share=self._share(org, refs),
+        )
+        self._item(str(request.id), request.sharing)
+        return self._emit("unions", request)
+
+    def action(self) -> list[Entry]:
+        org = self.rng.choice(("momentum", "momentum", "scg", "rmt", "fbu", "forum"))
+        people = self.rng.choice((10, 20, 40, 100, 200))
+        wanted = None if self.rng.random() < 0.5 else people
+        kind = self.rng.choice(ACTION_KINDS)
+        action = self.app.call_action(
+            org, kind=kind, where=f"{self.rng.choice(LOCAL_GROUPS)} town hall",
+            when=self.clock + timedelta(days=self.rng.randint(1, 21), hours=self.rng.randint(8, 19)),
+            asks=f"{people} people to {kind.replace('_', ' ')}", people_wanted=wanted,
+            occurred_at=self._tick(), share=self._share(org, self._refs()),
+        )
+        self.actions.append((str(action.id), org, action.sharing))
+        self._item(str(action.id), action.sharing)
+        return self._emit(SERVICE_OF[org], action)
+
+    def pledge(self) -> list[Entry]:
+        if not self.actions:
+            return self.action()
+        action_id, publisher, share = self._recent(self.actions, 40)
+        org = self.rng.choice(ALL_ORGS)
+        if not can_see(org, publisher, share["tlp"], share["audience"]):
+            org = publisher
+        group = f"{org.capitalize()} {self.rng.choice(LOCAL_GROUPS)}" if org == "momentum" else None
+        pledge = self.app.pledge(
+            org, action_id, people=self.rng.randint(1, 15), group=group,
+            note="We will be there" if self.rng.random() < 0.3 else None, occurred_at=self._tick(),
+            share=sharing(share["tlp"], share["audience"], share["region"], [action_id]),
+        )
+        return self._emit(SERVICE_OF[org], pledge)
+
+    def triage(self) -> list[Entry]:
+        """The forum triages an item it has not triaged yet (``Triage.Opened``). A second
+        triage of the same item (``Triage.Triaged``) is left out: the relay cannot translate
+        it today (``services.translator._item_triaged`` reads ``item``, which that event
+        does not carry), so no real log holds one."""
+        if not self.untriaged:
+            return self.attack()
+        back = min(len(self.untriaged) - 1, int(self.rng.expovariate(1 / 300)))
+        i = len(self.untriaged) - 1 - back
+        item, share = self.untriaged[i]
+        self.untriaged[i] = self.untriaged[-1]
+        self.untriaged.pop()
+        status, priority = self.rng.choice(STATUSES), self.rng.choice(PRIORITIES)
+        note = "Coordinators on it" if self.rng.random() < 0.3 else None
+        share = sharing(share["tlp"], share["audience"], share["region"], [item])
+        # CoalitionApp.triage of an item without a triage record yet
+        record = Triage(item, "forum", status, priority, note, now_iso(self._tick()), share)
+        return self._emit("forum", record)
+
+    def win(self) -> list[Entry]:
+        org = self.rng.choice(ALL_ORGS)
+        kind = self.rng.choice(WIN_KINDS)
+        win = self.app.record_win(org, kind=kind, summary=f"A {kind.replace('_', ' ')} after weeks of pressure",
+                                  occurred_at=self._tick(), share=self._share(org, self._refs()))
+        return self._emit(SERVICE_OF[org], win)
+
+    # the log ---------------------------------------------------------------
+    def entries(self, count: int) -> Iterator[Entry]:
+        """``count`` domain events, each with the service that stores it."""
+        made = 0
+        commands = {name: getattr(self, name) for name, _ in MIX}
+        while made < count:
+            r = self.rng.random()
+            name = next(name for name, upto in MIX if r < upto)
+            for service, event in commands[name]():
+                self.counts[type(event).__qualname__] += 1
+                yield service, event
+                made += 1
+                if made >= count:
+                    return
+
+    @property
+    def board_items(self) -> int:
+        """How many board items the events so far create."""
+        c = self.counts
+        return (c["Attack.Reported"] + c["Strike.Called"] + c["Strike.PicketScheduled"]
+                + c["SolidarityRequest.Requested"] + c["Action.Called"] + c["Win.Recorded"])
+
+
+def message(service: str, notification_id: int, event: Any) -> tuple[str, bytes, dict[str, str]]:
+    """Subject, payload and headers, as ``events.relay.Relay.step`` publishes a stored event
+    (less the batch headers and the relay's expected-sequence check)."""
+    subject, envelope = translate(service, event)
+    headers = {
+        "Nats-Msg-Id": f"{service}:{notification_id}",
+        "Content-Type": CONTENT_TYPE,
+        "Ce-Type": envelope.type,
+        "Ce-Tlp": envelope.tlp,
+    }
+    return subject, encode_envelope(envelope), headers
+
+
+async def _last_notification(js: Any, service: str) -> int:
+    """The notification id of this service's last message on the stream (0 if none), so
+    a second fill continues each service's numbering instead of being deduplicated."""
+    from nats.js.errors import NotFoundError
+
+    try:
+        msg = await js.get_last_msg(STREAM, subject_filter(service))
+    except NotFoundError:
+        return 0
+    _, _, nid = (msg.headers or {}).get("Nats-Msg-Id", "").partition(":")
+    return int(nid) if nid.isdigit() else 0
+
+
+async def fill_stream(nats_url: str, count: int, progress: Callable[[int, int], None] | None = None,
+                      *, seed: int = 2025, generator: LogGenerator | None = None) -> int:
+    """Publish ``count`` events to the COALITION stream in JetStream atomic batches of up to
+    1000 (a few in flight at once); returns the stream's last sequence."""
+    import json
+
+    from nats.js.errors import APIError
+
+    gen = generator or LogGenerator(seed)
+    nc = await connect(nats_url, "bench-logdata", persistent=False)
+    try:
+        js = nc.jetstream(timeout=30)
+        await ensure_stream(js)
+        nids = {service: await _last_notification(js, service) for service in ORGS}
+        pending: deque[asyncio.Task] = deque()
+        last_seq = 0
+        done = 0
+
+        async def settle(task: asyncio.Task) -> None:
+            nonlocal last_seq, done
+            reply, size = await task
+            ack = json.loads(reply.data)
+            if "error" in ack:
+                raise APIError.from_error(ack["error"])
+            last_seq = max(last_seq, int(ack["seq"]))
+            done += size
+            if progress:
+                progress(done, count)
+
+        entries = gen.entries(count)
+        while True:
+            batch = []
+            for service, event in entries:
+                nids[service] += 1
+                batch.append(message(service, nids[service], event))
+                if len(batch) >= BATCH:
+                    break
+            if not batch:
+                break
+            batch_id = uuid.uuid4().hex
+            for i, (subject, payload, headers) in enumerate(batch[:-1], start=1):
+                headers["Nats-Batch-Id"] = batch_id
+                headers["Nats-Batch-Sequence"] = str(i)
+                await nc.publish(subject, payload, headers=headers)
+            subject, payload, headers = batch[-1]
+            headers.update({"Nats-Batch-Id": batch_id, "Nats-Batch-Sequence": str(len(batch)),
+                            "Nats-Batch-Commit": "1"})
+
+            async def commit(subject: str = subject, payload: bytes = payload,
+                             headers: dict[str, str] = headers, size: int = len(batch)) -> tuple[Any, int]:
+                return await nc.request(subject, payload, timeout=30, headers=headers), size
+
+            pending.append(asyncio.ensure_future(commit()))
+            while len(pending) >= IN_FLIGHT or (pending and pending[0].done()):
+                await settle(pending.popleft())
+        while pending:
+            await settle(pending.popleft())
+        info = await js.stream_info(STREAM)
+        return int(info.state.last_seq or last_seq)
+    finally:
+        await nc.close()
+
+
+def fill_store(database_url: str, count: int, *, seed: int = 2025, service: str = SOURCE,
+               chunk: int = 1000) -> CoalitionApp:
+    """Save ``count`` events of the same mix into a real eventsourcing application store
+    (table ``<service>_events`` in schema ``<service>``), ``chunk`` events per transaction;
+    returns the application (its recorder's max notification id is the last event)."""
+    app = application_for(service, database_url)
+    gen = LogGenerator(seed)
+    events: list[Any] = []
+    for _, event in gen.entries(count):
+        events.append(event)
+        if len(events) >= chunk:
+            app.save(*events)
+            events = []
+    if events:
+        app.save(*events)
+    app.generator = gen  # type: ignore[attr-defined] - its counts describe what was saved
+    return app

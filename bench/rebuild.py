@@ -1,0 +1,321 @@
+"""rebuild: a log of M events → board rebuild events/s, against the stock eventsourcing
+``ProjectionRunner`` (one transaction per event) on a slice of the same data, and the ratio.
+
+``python -m bench rebuild [--events M] [--stock-events K] [--runs R] [--quick]``
+
+1. M events of the realistic mix (``bench.logdata``) are published to the COALITION stream.
+2. ``projections.board.rebuild.rebuild`` replays the whole stream into a shadow schema and
+   swaps it in, R times: events/s of each run, and the median. The board it leaves is
+   checked against what the log holds (items, pledges, position).
+3. K events of the same mix are saved in an eventsourcing application (``benchsource``)
+   and the stock ``eventsourcing.projection.ProjectionRunner`` projects them with
+   ``StockBoardProjection``: for each event, the board row(s) and the tracking record are
+   written in one transaction by a ``PostgresTrackingRecorder`` subclass, into tables of
+   the board's own layout (``projections.board.schema``) in schema ``benchstock``.
+
+The goal (not an assertion): ≥ 100,000 events/s and ≥ 90× the stock runner. With
+COALITION_DATABASE_URL and COALITION_NATS_URL set, the benchmark runs against those servers:
+it adds M events to their stream and **replaces their board**, so point it at scratch servers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from typing import Any
+
+import psycopg
+from eventsourcing.dispatch import singledispatchmethod
+from eventsourcing.persistence import Tracking
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.projection import Projection, ProjectionRunner
+from psycopg import sql
+from psycopg.sql import SQL, Identifier
+from psycopg.types.json import Jsonb
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bench.common import console, engines, median, report
+from bench.logdata import SOURCE, LogGenerator, fill_store, fill_stream
+from coalition.settings import DatabaseParams
+from projections.board import schema
+from projections.board.fold import ATTACK_TITLES
+from projections.board.rebuild import rebuild
+from projections.board.store import ITEM_COLUMNS, JSON_COLUMNS
+from services.domain.attacks import Attack
+from services.domain.campaigns import Action, Pledge, Win
+from services.domain.industrial import SolidarityRequest, Strike
+from services.domain.triage import Triage
+
+STOCK = "benchstock"
+TARGET_RATE = 100_000
+TARGET_RATIO = 90
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), console=console, transient=False)
+
+
+# The stock approach ------------------------------------------------------------------
+
+class StockBoardView(PostgresTrackingRecorder):
+    """The board's tables (items, pledges) in schema ``benchstock``; every write goes in
+    one transaction with its tracking record, as eventsourcing's materialised views do."""
+
+    def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        self.sql_create_statements.append(SQL(schema.DDL).format(schema=Identifier(STOCK)))  # type: ignore[arg-type]
+        s = Identifier(STOCK)
+        self._insert_item = SQL("INSERT INTO {}.items ({}) VALUES ({})").format(
+            s, SQL(", ").join(map(Identifier, ITEM_COLUMNS)), SQL(", ").join(SQL("%s") for _ in ITEM_COLUMNS))
+        self._update_status = SQL(
+            "UPDATE {}.items SET status = %s, priority = coalesce(%s, priority), detail = detail || %s, "
+            "updated_at = %s, updated_seq = %s WHERE id = %s").format(s)
+        self._insert_pledge = SQL(
+            "INSERT INTO {}.pledges (id, action, org, grp, people, note, created_at, seq) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)").format(s)
+        self._count_pledge = SQL(
+            "UPDATE {}.items SET people_pledged = people_pledged + %s, pledge_count = pledge_count + 1, "
+            "updated_at = %s, updated_seq = %s WHERE id = %s").format(s)
+
+    def insert_item(self, item: dict[str, Any], tracking: Tracking) -> None:
+        row = [Jsonb(item[c]) if c in JSON_COLUMNS else item[c] for c in ITEM_COLUMNS]
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(self._insert_item, row, prepare=True)
+            self._insert_tracking(curs, tracking)
+
+    def update_status(self, item: str, status: str, priority: str | None, detail: dict[str, Any], at: Any,
+                      tracking: Tracking) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(self._update_status,
+                         [status, priority, Jsonb(detail), at, tracking.notification_id, item], prepare=True)
+            self._insert_tracking(curs, tracking)
+
+    def add_pledge(self, pledge: tuple[Any, ...], action: str, people: int, at: Any, tracking: Tracking) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(self._insert_pledge, pledge, prepare=True)
+            curs.execute(self._count_pledge, [people, at, tracking.notification_id, action], prepare=True)
+            self._insert_tracking(curs, tracking)
+
+    def count(self, table: str) -> int:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(SQL("SELECT count(*) AS n FROM {}.{}").format(Identifier(STOCK), Identifier(table)))
+            row = curs.fetchone()
+            return int(row["n"]) if row else 0
+
+
+class StockBoardProjection(Projection[StockBoardView]):
+    """The board, projected from domain events one at a time, the stock way."""
+
+    name = "stockboard"
+
+    def _item(self, e: Any, tracking: Tracking, *, item: str, kind: str, title: str, summary: str | None,
+              detail: dict[str, Any], priority: str = "normal", people_wanted: int | None = None) -> None:
+        share = e.sharing
+        self.view.insert_item({
+            "id": item, "kind": kind, "org": e.org, "service": SOURCE, "title": title, "summary": summary,
+            "status": "new", "priority": priority, "tlp": share["tlp"], "audience": share["audience"],
+            "region": share["region"], "refs": share["refs"], "detail": detail, "people_wanted": people_wanted,
+            "created_at": e.timestamp, "updated_at": e.timestamp,
+            "created_seq": tracking.notification_id, "updated_seq": tracking.notification_id,
+        }, tracking)
+
+    @singledispatchmethod
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        self.view.insert_tracking(tracking)  # not on the board; the position still moves
+
+    @process_event.register(Attack.Reported)
+    def _attack_reported(self, e: Any, tracking: Tracking) -> None:
+        names = ", ".join(t.get("name") or t["kind"] for t in e.targets)
+        priority = {"high": "high", "critical": "urgent"}.get(e.severity, "normal")
+        self._item(e, tracking, item=str(e.originator_id), kind="attack",
+                   title=f"{ATTACK_TITLES[e.attack_kind]}: {names}", summary=e.summary, priority=priority,
+                   detail={"attack_kind": e.attack_kind, "severity": e.severity,
+                           "targets": [{"kind": t["kind"], "name": t.get("name")} for t in e.targets]})
+
+    @process_event.register(Attack.Resolved)
+    def _attack_resolved(self, e: Any, tracking: Tracking) -> None:
+        self.view.update_status(str(e.originator_id), "resolved", None,
+                                {"outcome": e.outcome, "resolution": e.summary}, e.timestamp, tracking)
+
+    @process_event.register(Strike.Called)
+    def _strike_called(self, e: Any, tracking: Tracking) -> None:
+        self._item(e, tracking, item=str(e.originator_id), kind="strike", title=f"{e.employer} strike ({e.sector})",
+                   summary=f"{e.members_involved:,} members, {e.starts_on} to {e.ends_on}: " + ", ".join(e.workplaces),
+                   detail={"employer": e.employer, "sector": e.sector, "workplaces": e.workplaces,
+                           "starts_on": e.starts_on, "ends_on": e.ends_on, "members_involved": e.members_involved})
+
+    @process_event.register(Strike.PicketScheduled)
+    def _picket_scheduled(self, e: Any, tracking: Tracking) -> None:
+        self._item(e, tracking, item=e.picket, kind="picket", title=f"Picket: {e.where}", summary=e.needs,
+                   detail={"where": e.where, "when": e.when, "strike": str(e.originator_id)})
+
+    @process_event.register(SolidarityRequest.Requested)
+    def _solidarity_requested(self, e: Any, tracking: Tracking) -> None:
+        self._item(e, tracking, item=str(e.originator_id), kind="solidarity", title="Solidarity requested",
+                   summary=e.summary, detail={"help": list(e.help)})
+
+    @process_event.register(Action.Called)
+    def _action_called(self, e: Any, tracking: Tracking) -> None:
+        self._item(e, tracking, item=str(e.originator_id), kind="action",
+                   title=f"{e.action_kind.replace('_', ' ').capitalize()}: {e.where}", summary=e.asks,
+                   detail={"action_kind": e.action_kind, "where": e.where, "when": e.when},
+                   people_wanted=e.people_wanted)
+
+    @process_event.register(Pledge.Made)
+    def _pledge_made(self, e: Any, tracking: Tracking) -> None:
+        self.view.add_pledge((str(e.originator_id), e.action, e.org, e.group, e.people, e.note, e.timestamp,
+                              tracking.notification_id), e.action, e.people, e.timestamp, tracking)
+
+    @process_event.register(Win.Recorded)
+    def _win_recorded(self, e: Any, tracking: Tracking) -> None:
+        self._item(e, tracking, item=str(e.originator_id), kind="win", title=f"Win: {e.win_kind.replace('_', ' ')}",
+                   summary=e.summary, detail={"win_kind": e.win_kind})
+
+    @process_event.register(Triage.Opened)
+    def _triage_opened(self, e: Any, tracking: Tracking) -> None:
+        self.view.update_status(e.item, e.status, e.priority, {"triaged_by": e.org, "triage_note": e.note},
+                                e.timestamp, tracking)
+
+    @process_event.register(Triage.Triaged)
+    def _triaged(self, e: Any, tracking: Tracking) -> None:
+        item = e.sharing["refs"][0] if e.sharing["refs"] else ""
+        self.view.update_status(item, e.status, e.priority, {"triaged_by": e.org, "triage_note": e.note},
+                                e.timestamp, tracking)
+
+
+def drop_schemas(database_url: str, *names: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for name in names:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(name)))
+
+
+def run_stock(database_url: str, count: int, timeout: float = 600.0) -> dict[str, Any]:
+    """Save ``count`` events in the ``benchsource`` store, then time the stock runner over them."""
+    drop_schemas(database_url, SOURCE, STOCK)
+    with _progress() as bar:
+        task = bar.add_task(f"saving {count:,} events for the stock runner", total=count, rate="")
+        began = time.perf_counter()
+        app = fill_store(database_url, count)
+        bar.update(task, completed=count, rate=f"{count / (time.perf_counter() - began):,.0f} ev/s")
+    last = app.recorder.max_notification_id() or 0
+    app_class, generator = type(app), app.generator  # type: ignore[attr-defined]
+    app.close()
+    env = DatabaseParams.from_url(database_url).eventsourcing_env(SOURCE)
+    with _progress() as bar:
+        task = bar.add_task("stock ProjectionRunner", total=last, rate="")
+        started = time.perf_counter()
+        with ProjectionRunner(application_class=app_class, projection_class=StockBoardProjection,
+                              view_class=StockBoardView, env=env) as runner:
+            while True:
+                reached = runner.view.max_tracking_id(app_class.name) or 0
+                elapsed = time.perf_counter() - started
+                bar.update(task, completed=reached, rate=f"{reached / elapsed:,.0f} ev/s" if elapsed else "")
+                if reached >= last:
+                    break
+                if elapsed > timeout:
+                    raise TimeoutError(f"stock runner reached {reached} of {last} in {timeout}s")
+                runner.run_forever(timeout=0.01)  # re-raises the processing thread's error
+                if runner.is_interrupted.is_set():
+                    raise RuntimeError("the stock runner stopped before the end")
+            seconds = time.perf_counter() - started
+            items, pledges = runner.view.count("items"), runner.view.count("pledges")
+    expected = generator.board_items, generator.counts["Pledge.Made"]
+    if (items, pledges) != expected:
+        console.print(f"[red]stock board has {items} items and {pledges} pledges; expected {expected}")
+    return {"events": last, "seconds": seconds, "rate": last / seconds, "items": items, "pledges": pledges,
+            "ok": (items, pledges) == expected}
+
+
+# Ours ----------------------------------------------------------------------------------
+
+def board_counts(database_url: str) -> tuple[int, int, int]:
+    with psycopg.connect(database_url) as conn:
+        items = conn.execute("SELECT count(*) FROM board.items").fetchone()
+        pledges = conn.execute("SELECT count(*) FROM board.pledges").fetchone()
+        return int(items[0]) if items else 0, int(pledges[0]) if pledges else 0, schema.position(conn)
+
+
+async def fill(nats_url: str, count: int, generator: LogGenerator) -> tuple[int, float]:
+    with _progress() as bar:
+        task = bar.add_task(f"publishing {count:,} events", total=count, rate="")
+        began = time.perf_counter()
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, rate=f"{done / (time.perf_counter() - began):,.0f} ev/s")
+
+        last_seq = await fill_stream(nats_url, count, progress, generator=generator)
+        return last_seq, count / (time.perf_counter() - began)
+
+
+async def run_rebuilds(database_url: str, nats_url: str, runs: int, total: int) -> list[Any]:
+    results = []
+    for i in range(runs):
+        with _progress() as bar:
+            task = bar.add_task(f"rebuild {i + 1}/{runs}", total=total, rate="")
+            began = time.perf_counter()
+
+            def progress(done: int, total: int, task: Any = task, began: float = began) -> None:
+                bar.update(task, completed=done, total=total,
+                           rate=f"{done / (time.perf_counter() - began):,.0f} ev/s")
+
+            results.append(await rebuild(database_url, nats_url, progress))
+    return results
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench rebuild", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=200_000, metavar="M", help="events on the log (200,000)")
+    parser.add_argument("--stock-events", type=int, default=5_000, metavar="K",
+                        help="events for the stock ProjectionRunner (5,000)")
+    parser.add_argument("--runs", type=int, default=3, metavar="R", help="rebuilds to time (3)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: M=5,000, K=300, R=1")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.events, args.stock_events, args.runs = 5_000, 300, 1
+
+    with engines() as eng:
+        generator = LogGenerator()
+        last_seq, fill_rate = asyncio.run(fill(eng.nats_url, args.events, generator))
+        results = asyncio.run(run_rebuilds(eng.database_url, eng.nats_url, args.runs, last_seq))
+        items, pledges, position = board_counts(eng.database_url)
+        stock = run_stock(eng.database_url, args.stock_events)
+
+    rates = [r.rate for r in results]
+    ours = median(rates)
+    ratio = ours / stock["rate"] if stock["rate"] else 0.0
+    replayed = results[-1].events if results else 0
+    # On a fresh stream the board must hold exactly what was published.
+    board_ok = position == last_seq and (replayed != args.events or (
+        items == generator.board_items and pledges == generator.counts["Pledge.Made"]))
+    if not board_ok:
+        console.print(f"[red]rebuilt board: {items} items, {pledges} pledges, position {position}; expected "
+                      f"{generator.board_items} items, {generator.counts['Pledge.Made']} pledges, position {last_seq}")
+    rows = [
+        ("log", f"{args.events:,} events", f"published at {fill_rate:,.0f} events/s"),
+        *[(f"rebuild run {i + 1}", f"{r.rate:,.0f} events/s", f"{r.events:,} events in {r.seconds:.2f}s")
+          for i, r in enumerate(results)],
+        ("rebuild (median)", f"{ours:,.0f} events/s", f"goal ≥ {TARGET_RATE:,}"),
+        ("rebuilt board", f"{items:,} items", f"{pledges:,} pledges, position {position:,}"
+                                               + ("" if board_ok else " — MISMATCH")),
+        ("stock ProjectionRunner", f"{stock['rate']:,.0f} events/s",
+         f"{stock['events']:,} events in {stock['seconds']:.2f}s, one transaction each"),
+        ("ratio", f"{ratio:,.1f}×", f"goal ≥ {TARGET_RATIO}×"),
+    ]
+    figures = {
+        "events": args.events, "stock_events": stock["events"], "runs": args.runs,
+        "events_per_second": round(ours, 1), "stock_events_per_second": round(stock["rate"], 1),
+        "ratio": round(ratio, 2),
+        "run_events_per_second": [round(r, 1) for r in rates],
+        "run_seconds": [round(r.seconds, 3) for r in results],
+        "run_events": [r.events for r in results],
+        "stock_seconds": round(stock["seconds"], 3),
+        "fill_events_per_second": round(fill_rate, 1),
+        "board_items": items, "board_pledges": pledges, "board_ok": board_ok, "stock_ok": stock["ok"],
+        "goal_events_per_second": TARGET_RATE, "goal_ratio": TARGET_RATIO,
+        "meets_goal": ours >= TARGET_RATE and ratio >= TARGET_RATIO,
+    }
+    report("rebuild", rows, figures)
+    return 0
