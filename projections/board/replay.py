@@ -23,37 +23,44 @@ async def replay(js: JetStreamContext, start: int, end: int, on_batch: Callable[
     Returns how many were delivered (sequences may have gaps after deletes)."""
     if end < start:
         return 0
-    queue: asyncio.Queue[tuple[int, bytes] | None] = asyncio.Queue(maxsize=50_000)
+    # The callback only collects; full batches go on the queue. A queue item and a
+    # timer per message, and nats-py's Metadata object, cost more than the board's work.
+    queue: asyncio.Queue[list[tuple[int, bytes]]] = asyncio.Queue(maxsize=8)
+    pending: list[tuple[int, bytes]] = []
 
     async def on_msg(msg) -> None:  # noqa: ANN001 - nats Msg
-        seq = msg.metadata.sequence.stream
-        await queue.put((seq, msg.data))
+        nonlocal pending
+        seq = stream_seq(msg)
+        if seq > end:
+            return
+        pending.append((seq, msg.data))
+        if len(pending) >= batch_size or seq >= end:
+            full, pending = pending, []
+            await queue.put(full)
 
     sub = await js.subscribe(subjects, cb=on_msg, ordered_consumer=True,
                              deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
                              config=_start(start), pending_msgs_limit=200_000)
     delivered = 0
-    batch: Batch = []
     try:
         while True:
-            item = await asyncio.wait_for(queue.get(), timeout=30)
-            assert item is not None
-            seq, data = item
-            if seq > end:
-                break
-            batch.append((seq, decode(seq, data)))
-            if len(batch) >= batch_size or seq >= end:
-                await on_batch(batch)
-                delivered += len(batch)
-                batch = []
-            if seq >= end:
+            raw = await asyncio.wait_for(queue.get(), timeout=30)
+            await on_batch([(seq, decode(seq, data)) for seq, data in raw])
+            delivered += len(raw)
+            if raw[-1][0] >= end:
                 break
     finally:
         await sub.unsubscribe()
-    if batch:
-        await on_batch(batch)
-        delivered += len(batch)
     return delivered
+
+
+def stream_seq(msg) -> int:  # noqa: ANN001 - nats Msg
+    """The stream sequence, read straight from the reply subject
+    (``$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>``)."""
+    parts = msg.reply.split(".") if msg.reply else []
+    if len(parts) == 9:
+        return int(parts[5])
+    return int(msg.metadata.sequence.stream)
 
 
 def _start(seq: int):  # noqa: ANN202

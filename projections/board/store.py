@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from psycopg import Connection, sql
-from psycopg.types.json import Jsonb
 
 from projections.board.fold import Changes
 from projections.board.schema import SCHEMA
@@ -15,11 +15,17 @@ ITEM_COLUMNS = (
     "region", "refs", "detail", "people_wanted", "created_at", "updated_at", "created_seq", "updated_seq",
 )
 JSON_COLUMNS = {"audience", "refs", "detail"}
-UPDATABLE = ("status", "priority", "updated_at", "updated_seq")
+
+
+_json = msgspec.json.Encoder()
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else _json.encode(value).decode()
 
 
 def _row(item: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(Jsonb(item[c]) if c in JSON_COLUMNS else item[c] for c in ITEM_COLUMNS)
+    return tuple(_json_text(item[c]) if c in JSON_COLUMNS else item[c] for c in ITEM_COLUMNS)
 
 
 def write(conn: Connection, ch: Changes, schema: str = SCHEMA) -> None:
@@ -39,18 +45,27 @@ def write(conn: Connection, ch: Changes, schema: str = SCHEMA) -> None:
             for p in ch.pledges:
                 copy.write_row((p["id"], p["action"], p["org"], p["grp"], p["people"], p["note"],
                                 p["created_at"], p["seq"]))
-    for item, fields in ch.updates.items():
-        cols = [c for c in UPDATABLE if c in fields]
-        assignments = [sql.SQL("{} = %s").format(sql.Identifier(c)) for c in cols]
-        params: list[Any] = [fields[c] for c in cols]
-        if fields.get("detail"):
-            assignments.append(sql.SQL("detail = detail || %s"))
-            params.append(Jsonb(fields["detail"]))
-        if assignments:
-            conn.execute(
-                sql.SQL("UPDATE {}.items SET {} WHERE id = %s").format(s, sql.SQL(", ").join(assignments)),
-                [*params, item],
-            )
+    if ch.updates:
+        # One statement for every changed item of the batch (changes were merged per item).
+        ids, statuses, priorities, ats, seqs, details = [], [], [], [], [], []
+        for item, fields in ch.updates.items():
+            ids.append(item)
+            statuses.append(fields.get("status"))
+            priorities.append(fields.get("priority"))
+            ats.append(fields["updated_at"])
+            seqs.append(fields["updated_seq"])
+            details.append(_json_text(fields.get("detail") or {}))
+        conn.execute(
+            sql.SQL(
+                """UPDATE {s}.items i SET status = coalesce(u.status, i.status),
+                       priority = coalesce(u.priority, i.priority),
+                       updated_at = u.at, updated_seq = u.seq, detail = i.detail || u.detail
+                   FROM unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::bigint[], %s::jsonb[])
+                        AS u(id, status, priority, at, seq, detail)
+                   WHERE i.id = u.id"""
+            ).format(s=s),
+            [ids, statuses, priorities, ats, seqs, details],
+        )
     if ch.touched_actions:
         conn.execute(
             sql.SQL(
