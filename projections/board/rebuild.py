@@ -40,8 +40,11 @@ class RebuildResult:
 
 async def rebuild(database_url: str, nats_url: str,
                   progress: Callable[[int, int], None] | None = None,
-                  batch_size: int = 5000) -> RebuildResult:
-    """Drop and replay the board; ``progress(done, total)`` is called per batch."""
+                  batch_size: int = 50_000) -> RebuildResult:
+    """Drop and replay the board; ``progress(done, total)`` is called per batch.
+
+    Large batches pay: the shadow starts empty, so the more of the log one fold covers,
+    the more changes land in the inserted rows themselves instead of UPDATEs."""
     started = time.perf_counter()
     nc = await connect(nats_url, "coalition-rebuild", persistent=False)
     conn = psycopg.connect(database_url)
