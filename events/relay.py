@@ -19,11 +19,14 @@ import json
 import logging
 import uuid
 import zlib
+from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 from nats.aio.client import Client as NATS
 from nats.errors import TimeoutError as NatsTimeout
+from eventsourcing.persistence import Recording
 from nats.js.errors import APIError, NotFoundError
 
 from coalition.settings import STREAM
@@ -35,6 +38,7 @@ from services.translator import translate
 log = logging.getLogger("coalition.relay")
 
 BATCH = 500
+HANDED_LIMIT = 100_000
 ERR_WRONG_LAST_SEQUENCE = 10071
 
 
@@ -57,12 +61,42 @@ class Relay:
         self.position = Position()
         self.published = 0
         self._wake = asyncio.Event()
+        self._handed: deque[tuple[int, Any]] = deque()
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def wake(self) -> None:
-        """Thread-safe: new events were committed."""
-        if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wake.set)
+    def wake(self, recordings: list[Recording] | None = None) -> None:
+        """Thread-safe: new events were committed (and here they are, if the caller has them).
+
+        Handing over the committed events spares the relay reading them back from
+        PostgreSQL; it still reads the store whenever what it was handed does not follow
+        on exactly from where the stream ends (a gap, a restart)."""
+        if self._loop is None:
+            return
+        handed = [(r.notification.id, r.domain_event) for r in recordings or ()]
+        self._loop.call_soon_threadsafe(self._hand_over, handed)
+
+    def _hand_over(self, handed: list[tuple[int, Any]]) -> None:
+        """On the relay's loop, so that the queue is only ever touched by one thread."""
+        if len(self._handed) + len(handed) > HANDED_LIMIT:
+            self._handed.clear()  # the relay is far behind (NATS down?): it reads the store instead
+        else:
+            self._handed.extend(handed)
+        self._wake.set()
+
+    def _from_handed(self) -> list[tuple[int, Any]]:
+        after = self.position.notification_id
+        while self._handed and self._handed[0][0] <= after:
+            self._handed.popleft()
+        if not self._handed or self._handed[0][0] != after + 1:
+            return []
+        out: list[tuple[int, Any]] = []
+        expected = after + 1
+        for nid, event in self._handed:
+            if nid != expected or len(out) >= BATCH:
+                break
+            out.append((nid, event))
+            expected += 1
+        return out
 
     @property
     def lock_key(self) -> int:
@@ -127,19 +161,22 @@ class Relay:
 
     async def step(self) -> bool:
         """Publish the next batch of stored events; False when there was none."""
-        notifications = await asyncio.to_thread(
-            self.app.recorder.select_notifications,
-            self.position.notification_id, BATCH, inclusive_of_start=False,
-        )
-        if not notifications:
+        events = self._from_handed()
+        if not events:
+            notifications = await asyncio.to_thread(
+                self.app.recorder.select_notifications,
+                self.position.notification_id, BATCH, inclusive_of_start=False,
+            )
+            events = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
+        if not events:
             return False
         batch_id = uuid.uuid4().hex
-        last = len(notifications)
+        last = len(events)
         reply = None
-        for i, n in enumerate(notifications, start=1):
-            subject, envelope = translate(self.service, self.app.mapper.to_domain_event(n))
+        for i, (nid, event) in enumerate(events, start=1):
+            subject, envelope = translate(self.service, event)
             headers = {
-                "Nats-Msg-Id": f"{self.service}:{n.id}",
+                "Nats-Msg-Id": f"{self.service}:{nid}",
                 "Nats-Batch-Id": batch_id,
                 "Nats-Batch-Sequence": str(i),
                 "Content-Type": "application/cloudevents+json",
@@ -157,7 +194,7 @@ class Relay:
                 await self.nc.publish(subject, payload, headers=headers)
         assert reply is not None
         ack = _parse_ack(reply.data)
-        self.position = Position(stream_seq=ack["seq"], notification_id=notifications[-1].id)
+        self.position = Position(stream_seq=ack["seq"], notification_id=events[-1][0])
         self.published += last
         return True
 

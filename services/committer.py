@@ -20,6 +20,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from eventsourcing.application import Application
+from eventsourcing.persistence import Recording
 
 log = logging.getLogger("coalition.committer")
 
@@ -29,7 +30,7 @@ Done = Callable[[BaseException | None], None]
 
 
 class GroupCommitter:
-    def __init__(self, app: Application, on_commit: Callable[[], None] | None = None) -> None:
+    def __init__(self, app: Application, on_commit: Callable[[list[Recording]], None] | None = None) -> None:
         self._app = app
         self._queue: queue.SimpleQueue[tuple[tuple[Any, ...], Done] | None] = queue.SimpleQueue()
         self._on_commit = on_commit
@@ -98,12 +99,13 @@ class GroupCommitter:
             self._commit(batch)
 
     def _commit(self, batch: list[tuple[tuple[Any, ...], Done]]) -> None:
+        recordings: list[Recording] = []
         try:
-            self._app.save(*(e for events, _ in batch for e in events))
+            recordings = self._app.save(*(e for events, _ in batch for e in events))
         except Exception:  # noqa: BLE001 - isolate the failing command below
             for events, done in batch:
                 try:
-                    self._app.save(*events)
+                    recordings += self._app.save(*events)
                 except Exception as exc:  # noqa: BLE001 - handed to the waiting request
                     done(exc)
                 else:
@@ -114,4 +116,4 @@ class GroupCommitter:
         self.transactions += 1
         self.commands += len(batch)
         if self._on_commit is not None:
-            self._on_commit()
+            self._on_commit(recordings)
