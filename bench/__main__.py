@@ -21,10 +21,13 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="\n".join(f"  {k:<9} {v}" for k, v in BENCHES.items()))
     parser.add_argument("name", choices=sorted(BENCHES), help="which benchmark")
-    args, rest = parser.parse_known_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] not in BENCHES:
+        parser.parse_args(argv)  # prints the help or names the problem
+        return 2
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    module = importlib.import_module(f"bench.{args.name}")
-    return int(module.main(rest) or 0)
+    module = importlib.import_module(f"bench.{argv[0]}")
+    return int(module.main(argv[1:]) or 0)  # the benchmark's own options, --help included
 
 
 if __name__ == "__main__":

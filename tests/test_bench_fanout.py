@@ -1,0 +1,33 @@
+"""Smoke test of the fanout benchmark: it runs end to end on real engines and loses nothing.
+
+No speed assertions: the figures depend on the machine; only that the report is whole."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_fanout_quick_loses_nothing() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "fanout", "--quick"],
+        check=False, cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )
+    assert proc.returncode == 0, (
+        f"exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    assert lines, proc.stderr[-3000:]
+    figures = json.loads(lines[-1])
+    assert figures["bench"] == "fanout"
+    assert figures["published"] > 0
+    assert figures["lost"] == 0, figures
+    assert figures["delivered"] >= figures["expected"], figures
+    assert figures["p99_ms"] > 0, figures
+    assert figures["baseline_lost"] == 0, figures
+    assert figures["baseline_p99_ms"] > 0, figures
