@@ -14,7 +14,7 @@ import threading
 import time
 
 from bench.common import median, report
-from bench.platform import platform, send, session, watch_board
+from bench.platform import board_position, platform, send, session, until_all_seen, watch_board
 from coalition.launcher import Running
 from services.application import application_for
 from services.domain.common import sharing
@@ -26,8 +26,6 @@ async def ours(p: Running, n: int, concurrency: int) -> tuple[float, float]:
     acked: dict[str, float] = {}
     stop = asyncio.Event()
     async with session(concurrency + 4) as s:
-        from bench.platform import board_position
-
         start_position = await board_position(s, p)
         watcher = asyncio.create_task(watch_board(s, p, seen, stop, start_position))
         queue: asyncio.Queue[int] = asyncio.Queue()
@@ -42,9 +40,7 @@ async def ours(p: Running, n: int, concurrency: int) -> tuple[float, float]:
         began = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         accepted = time.perf_counter() - began
-        deadline = time.perf_counter() + 120
-        while not acked.keys() <= seen.keys() and time.perf_counter() < deadline:
-            await asyncio.sleep(0.01)
+        await until_all_seen(acked, seen, 120)
         on_board = time.perf_counter() - began
         stop.set()
         await watcher

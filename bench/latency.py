@@ -16,7 +16,7 @@ import time
 import aiohttp
 
 from bench.common import median, percentile, report
-from bench.platform import board_position, platform, send, session, watch_board
+from bench.platform import board_position, platform, send, session, until_all_seen, watch_board
 from coalition.launcher import Running
 
 
@@ -54,9 +54,7 @@ async def measure(p: Running, rate: float, seconds: float, long_poll: bool) -> l
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(one(i)))
         await asyncio.gather(*tasks)
-        deadline = time.perf_counter() + 60
-        while not acked.keys() <= seen.keys() and time.perf_counter() < deadline:
-            await asyncio.sleep(0.01)
+        await until_all_seen(acked, seen, 60)
         stop.set()
         await watcher
     return [max(0.0, (seen[i] - t) * 1000) for i, t in acked.items() if i in seen]

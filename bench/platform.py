@@ -70,6 +70,13 @@ async def watch_board(s: aiohttp.ClientSession, p: Running, seen: dict[str, floa
     return position
 
 
+async def until_all_seen(acked: dict[str, float], seen: dict[str, float], timeout: float) -> None:
+    """Wait until every acknowledged item has been seen on the board (or ``timeout``)."""
+    deadline = time.perf_counter() + timeout
+    while not acked.keys() <= seen.keys() and time.perf_counter() < deadline:
+        await asyncio.sleep(0.01)
+
+
 async def board_position(s: aiohttp.ClientSession, p: Running) -> int:
     async with s.get(p.url("forum", "/api/board"), params={"since": 10**12}) as resp:
         return int((await resp.json())["position"])

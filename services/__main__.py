@@ -15,7 +15,7 @@ from services.app import create_app
 def serve(service: str, host: str, port: int) -> None:
     """Run ``service`` until SIGINT or SIGTERM."""
     setup_logging(service)
-    uvicorn.run(create_app(service), host=host, port=port, log_config=None,
+    uvicorn.run(create_app(service), host=host, port=port, log_config=None, proxy_headers=False,
                 access_log=logging.getLogger().isEnabledFor(logging.DEBUG), lifespan="on")
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import AsyncIterator
 
 from litestar import Litestar, get
-from litestar.config.cors import CORSConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.openapi import OpenAPIConfig
 from litestar.template import TemplateConfig
@@ -99,7 +98,6 @@ def create_app(service: str, db_url: str | None = None, nats: str | None = None)
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(title=f"coalition {service}", version="1.0.0", description=TITLES[service]),
         template_config=TemplateConfig(directory=Path(__file__).parent / "templates", engine=JinjaTemplateEngine),
-        cors_config=CORSConfig(allow_origins=[]),
         logging_config=None,  # coalition.logs configures the process
         debug=False,
     )

@@ -8,7 +8,7 @@ against external servers.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -35,6 +35,16 @@ class Running(launcher.Running):
                 return board
             if time.monotonic() > deadline:
                 raise AssertionError(f"not on the board after {timeout}s: {set(ids) - seen}")
+            time.sleep(0.05)
+
+
+    def wait_for_item(self, item_id: str, until: Callable[[dict], bool], timeout: float = 20.0) -> dict:
+        """The board item once ``until(item)`` holds; fails after ``timeout`` with what it was."""
+        deadline = time.monotonic() + timeout
+        while True:
+            item = next((i for i in self.board()["items"] if i["id"] == item_id), {})
+            if (item and until(item)) or time.monotonic() > deadline:
+                return item
             time.sleep(0.05)
 
 

@@ -101,13 +101,7 @@ def test_pledges_from_any_organisation_add_up_against_the_ask(platform: Running)
                          {"people": 25, "group": "Momentum Camden"}).status_code == 201
     assert platform.post("scg", "scg", f"/v1/actions/{action_id}/pledges",
                          {"people": 2, "note": "Two MPs"}).status_code == 201
-    deadline = 100
-    item: dict = {}
-    for _ in range(deadline):
-        item = next(i for i in platform.board()["items"] if i["id"] == action_id)
-        if item["pledge_count"] == 2:
-            break
-        asyncio.run(asyncio.sleep(0.05))
+    item = platform.wait_for_item(action_id, lambda i: i["pledge_count"] == 2)
     assert item["people_pledged"] == 27
     assert item["people_wanted"] == 40
 
@@ -121,22 +115,14 @@ def test_a_win_is_recorded_and_the_forum_triages(platform: Running) -> None:
     triage = platform.post("forum", "forum", f"/v1/items/{attack}/triage",
                            {"status": "acknowledged", "priority": "high"})
     assert triage.status_code == 201, triage.text
-    for _ in range(200):
-        item = next(i for i in platform.board()["items"] if i["id"] == attack)
-        if item["status"] == "acknowledged":
-            break
-        asyncio.run(asyncio.sleep(0.05))
+    item = platform.wait_for_item(attack, lambda i: i["status"] == "acknowledged")
     assert (item["status"], item["priority"]) == ("acknowledged", "high")
     # and as the response goes on, the forum triages it again
     again = platform.post("forum", "forum", f"/v1/items/{attack}/triage",
                           {"status": "responding", "priority": "urgent"})
     assert again.status_code == 201, again.text
     assert again.json()["version"] == 2
-    for _ in range(200):
-        item = next(i for i in platform.board()["items"] if i["id"] == attack)
-        if item["status"] == "responding":
-            break
-        asyncio.run(asyncio.sleep(0.05))
+    item = platform.wait_for_item(attack, lambda i: i["status"] == "responding")
     assert (item["status"], item["priority"]) == ("responding", "urgent")
 
 

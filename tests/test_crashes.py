@@ -8,6 +8,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import psycopg
@@ -43,24 +45,34 @@ def push(platform: Running, org: str, service: str, stop: threading.Event, accep
                 accepted.append(resp.json()["id"])
 
 
+@contextmanager
+def publishing(platform: Running, publishers: list[tuple[str, str]]) -> Iterator[list[str]]:
+    """Partners keep reporting attacks, one thread each, while the block runs; yields the
+    ids of the acknowledged ones."""
+    accepted: list[str] = []
+    stop = threading.Event()
+    threads = [threading.Thread(target=push, args=(platform, org, service, stop, accepted))
+               for org, service in publishers]
+    for t in threads:
+        t.start()
+    try:
+        yield accepted
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+
+
 def test_a_relay_killed_mid_stream_loses_nothing_and_duplicates_nothing(platform: Running) -> None:
     """The movement's service (and its relay) is killed with SIGKILL while partners keep
     publishing; the supervisor restarts it; every acknowledged attack is on the log once."""
-    accepted: list[str] = []
-    stop = threading.Event()
-    pushers = [threading.Thread(target=push, args=(platform, "momentum", "momentum", stop, accepted))
-               for _ in range(6)]
-    for t in pushers:
-        t.start()
-    time.sleep(1.5)
-    victim = platform.child("momentum")
-    victim.send_signal(signal.SIGKILL)
-    victim.wait(10)
-    wait_healthy(platform, "momentum")
-    time.sleep(1.0)
-    stop.set()
-    for t in pushers:
-        t.join()
+    with publishing(platform, [("momentum", "momentum")] * 6) as accepted:
+        time.sleep(1.5)
+        victim = platform.child("momentum")
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(10)
+        wait_healthy(platform, "momentum")
+        time.sleep(1.0)
     assert platform.child("momentum").pid != victim.pid
     assert len(accepted) > 50
 
@@ -81,19 +93,11 @@ def test_a_relay_killed_mid_stream_loses_nothing_and_duplicates_nothing(platform
 def test_the_projection_killed_mid_stream_ends_equal_to_a_rebuild(platform: Running) -> None:
     """The board process is killed mid-batch while the unions publish; once restarted and
     caught up, the board equals one rebuilt from the whole log."""
-    accepted: list[str] = []
-    stop = threading.Event()
-    pushers = [threading.Thread(target=push, args=(platform, org, "unions", stop, accepted))
-               for org in ("rmt", "fbu", "bfawu", "rmt")]
-    for t in pushers:
-        t.start()
-    time.sleep(1.0)
-    victim = platform.child("board")
-    victim.send_signal(signal.SIGKILL)
-    time.sleep(1.0)
-    stop.set()
-    for t in pushers:
-        t.join()
+    with publishing(platform, [(org, "unions") for org in ("rmt", "fbu", "bfawu", "rmt")]) as accepted:
+        time.sleep(1.0)
+        victim = platform.child("board")
+        victim.send_signal(signal.SIGKILL)
+        time.sleep(1.0)
     board = platform.wait_on_board(*accepted, timeout=60)
     last = read_stream(platform.nats_url)[-1].seq
     deadline = time.monotonic() + 30
