@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from coalition.settings import ENVIRONMENT, SERVICES, DatabaseParams
+from events.stream import servers_and_credentials
 from coalition.supervisor import DEFAULT_PORTS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -176,10 +177,13 @@ def test_every_process_gets_the_engines() -> None:
         assert db.dbname == pg["POSTGRES_DB"]
         assert db.user == pg.get("POSTGRES_USER", "postgres")
         assert db.password == interpolate(pg["POSTGRES_PASSWORD"])
-        nats = urlsplit(interpolate(env["COALITION_NATS_URL"]))
-        assert nats.scheme == "nats" and nats.hostname in nats_nodes() and nats.port == 4222
-        assert nats.username == "coalition"
-        assert nats.password == interpolate(environment(nats.hostname)["NATS_PASSWORD"])
+        servers, user, password = servers_and_credentials(interpolate(env["COALITION_NATS_URL"]))
+        hosts = {urlsplit(s).hostname for s in servers}
+        assert hosts == set(nats_nodes()), "every NATS node, for fail-over"
+        assert all(urlsplit(s).scheme == "nats" and urlsplit(s).port == 4222 for s in servers)
+        assert user == "coalition"
+        assert all(password == interpolate(environment(h)["NATS_PASSWORD"]) for h in hosts)
+        assert env.get("COALITION_STREAM_REPLICAS") == "3", name
         assert env.get("COALITION_LOG_LEVEL"), name
 
 
