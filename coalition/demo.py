@@ -112,6 +112,8 @@ async def scenario(d: Demo) -> None:
     await d.post("momentum", "momentum", f"/v1/actions/{action}/pledges", {"people": 8, "group": "Momentum Hackney"})
     await d.post("scg", "scg", f"/v1/actions/{action}/pledges", {"people": 2, "note": "Two MPs will visit the picket"})
     await d.post("fbu", "unions", f"/v1/actions/{action}/pledges", {"people": 15, "note": "FBU London region"})
+    await d.post("momentum", "momentum", f"/v1/actions/{rally}/pledges", {"people": 80, "group": "Momentum London"})
+    await d.post("rmt", "unions", f"/v1/actions/{rally}/pledges", {"people": 40, "note": "RMT banner and stewards"})
     say("the forum triages")
     await d.post("forum", "forum", f"/v1/items/{mp}/triage", {"status": "responding", "priority": "urgent"})
     await d.post("forum", "forum", f"/v1/items/{suspension}/triage", {"status": "acknowledged", "priority": "high"})
@@ -122,17 +124,23 @@ async def scenario(d: Demo) -> None:
         "kind": "reinstatement", "refs": [suspension], "tlp": "CLEAR",
         "summary": "Camden members reinstated after a week of pressure from the whole coalition",
     })
-    d.ids.update(action=action, rally=rally, strike=strike)
+    say("the forum calls a national day of action for the MP, in every constituency")
+    day = await d.post("forum", "forum", "/v1/actions", {
+        "kind": "lobby", "refs": [mp], "where": "Constituency offices across the country",
+        "when": _at(10, 12), "asks": "1,500 people at constituency offices", "tlp": "GREEN",
+    })
+    await d.on_board(day)
+    d.ids.update(action=action, rally=rally, strike=strike, day=day)
 
 
 async def pledge_wave(d: Demo, count: int = 600, concurrency: int = 32) -> float:
-    """Pledges from local groups across the country, many at once: commands per second."""
+    """Local groups across the country pledge to the day of action, many at once:
+    commands per second."""
     sem = asyncio.Semaphore(concurrency)
 
     async def one(i: int) -> None:
         async with sem:
-            target = d.ids["rally"] if i % 2 else d.ids["action"]
-            await d.post("momentum", "momentum", f"/v1/actions/{target}/pledges",
+            await d.post("momentum", "momentum", f"/v1/actions/{d.ids['day']}/pledges",
                          {"people": 1 + i % 3, "group": f"Momentum {LOCAL_GROUPS[i % len(LOCAL_GROUPS)]}"})
 
     began = time.perf_counter()
