@@ -24,7 +24,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     from coalition.supervisor import Platform
 
     started = time.perf_counter()
-    platform = Platform(Path(args.data_dir).resolve(), port_base=args.port_base)
+    platform = Platform(Path(args.data_dir).resolve(), port_base=args.port_base, spawn=args.spawn)
     stop_requested = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -138,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--demo", action="store_true", help="drive a demo scenario through the HTTP APIs once ready")
     up.add_argument("--port-base", type=int, default=None,
                     help="forum on this port, momentum/scg/unions on the next three (default 8400; 0 = any free ports)")
+    up.add_argument("--spawn", action="store_true",
+                    help="start each process as a fresh interpreter instead of forking the warm supervisor "
+                         "(slower; for debugging and for the start-up benchmark's comparison)")
     up.set_defaults(func=cmd_up)
 
     rebuild = sub.add_parser("rebuild", help="drop a projection and replay it from the shared log")

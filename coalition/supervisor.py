@@ -98,14 +98,21 @@ class Forked:
 class Child:
     name: str
     target: Callable[[], None]
+    argv: list[str]
     env: dict[str, str]
     logfile: Path
-    proc: Forked | None = None
+    spawn: bool = False
+    proc: Forked | subprocess.Popen | None = None
     restarts: int = 0
     started_at: float = 0.0
 
     def start(self) -> None:
-        self.proc = Forked(self.target, self.env, self.logfile)
+        if self.spawn:  # the stock way: a fresh interpreter that imports everything itself
+            with open(self.logfile, "ab") as out:
+                self.proc = subprocess.Popen(self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                             preexec_fn=child_preexec)
+        else:
+            self.proc = Forked(self.target, self.env, self.logfile)
         self.started_at = time.monotonic()
 
     def stop(self) -> None:
@@ -127,6 +134,7 @@ class Child:
 class Platform:
     data_dir: Path
     port_base: int | None = None
+    spawn: bool = False
     postgres: EmbeddedPostgres | None = None
     nats: EmbeddedNats | None = None
     children: list[Child] = field(default_factory=list)
@@ -158,9 +166,11 @@ class Platform:
             self.endpoints[service] = f"http://127.0.0.1:{port}"
             self.children.append(Child(
                 service, functools.partial(serve, service, "127.0.0.1", port),
+                [sys.executable, "-m", "services", service, "--port", str(port)],
                 dict(base, COALITION_SERVICE=service, COALITION_PORT=str(port)),
-                self.data_dir / "logs" / f"{service}.log"))
-        self.children.append(Child("board", run_board, base, self.data_dir / "logs" / "board.log"))
+                self.data_dir / "logs" / f"{service}.log", spawn=self.spawn))
+        self.children.append(Child("board", run_board, [sys.executable, "-m", "projections.board"], base,
+                                   self.data_dir / "logs" / "board.log", spawn=self.spawn))
         for child in self.children:
             child.start()
         self._write_pids()
