@@ -226,8 +226,9 @@ class Platform:
         raise TimeoutError(f"{child.name} not healthy after {timeout}s; see {child.logfile}")
 
     def supervise(self) -> None:
-        """Restart crashed children until asked to stop."""
+        """Restart crashed engines and children until asked to stop."""
         while not self.stopping.wait(0.2):
+            self._revive_engines()
             for child in self.children:
                 if child.proc is None or child.proc.poll() is None:
                     continue
@@ -241,6 +242,23 @@ class Platform:
                     return
                 child.restarts += 1
                 child.start()
+                self._write_pids()
+
+    def _revive_engines(self) -> None:
+        """An embedded engine that died comes back on the same port with the same data;
+        services and the projection reconnect by themselves."""
+        for engine in (self.postgres, self.nats):
+            if engine is None or engine.proc is None or engine.proc.poll() is None:
+                continue
+            name = type(engine).__name__.removeprefix("Embedded")
+            log.error("%s exited with %s; restarting it", name, engine.proc.returncode)
+            try:
+                engine.start()
+            except Exception as exc:  # noqa: BLE001 - try again on the next round
+                log.error("%s did not come back: %s", name, exc)
+                time.sleep(1.0)
+            else:
+                log.info("%s is back", name)
                 self._write_pids()
 
     def _write_pids(self) -> None:

@@ -103,7 +103,16 @@ class Relay:
         return zlib.crc32(f"coalition-relay:{self.service}".encode())
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Relay until ``stop``; if PostgreSQL or NATS go away, start over (lock, position)."""
         self._loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            try:
+                await self._run(stop)
+            except Exception:  # noqa: BLE001 - an engine restarting: the lock is gone with it
+                log.exception("relay %s: lost PostgreSQL or NATS; starting over", self.service)
+                await _sleep_or_stop(stop, 1.0)
+
+    async def _run(self, stop: asyncio.Event) -> None:
         async with await psycopg.AsyncConnection.connect(self.database_url, autocommit=True) as lock:
             while not stop.is_set():
                 row = await (await lock.execute("SELECT pg_try_advisory_lock(%s)", (self.lock_key,))).fetchone()
@@ -117,6 +126,7 @@ class Relay:
             self.position = await self.read_position()
             log.info("relay %s: resuming after notification %d (stream seq %d)",
                      self.service, self.position.notification_id, self.position.stream_seq)
+            checked = asyncio.get_running_loop().time()
             while not stop.is_set():
                 # Cleared before looking, so a commit made while we look is not missed.
                 self._wake.clear()
@@ -139,7 +149,10 @@ class Relay:
                     await asyncio.wait({waiter, stopper}, timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
                     waiter.cancel()
                     stopper.cancel()
-                await lock.execute("SELECT 1")  # the lock lives as long as this connection
+                if asyncio.get_running_loop().time() - checked > 1.0:
+                    # The lock lives as long as this connection: if it is gone, so is the lock.
+                    await lock.execute("SELECT 1")
+                    checked = asyncio.get_running_loop().time()
 
     async def _recover(self, stop: asyncio.Event, pause: float) -> None:
         await _sleep_or_stop(stop, pause)

@@ -68,7 +68,9 @@ def create_app(service: str, db_url: str | None = None, nats: str | None = None)
         await ensure_stream(nc.jetstream())
         relay = Relay(service, store, nc, url)
         committer = GroupCommitter(store, on_commit=relay.wake)
-        pool = AsyncConnectionPool(url, min_size=1, max_size=8, open=False, kwargs={"autocommit": True})
+        # Checked on loan: after a PostgreSQL restart a stale connection is replaced, not served.
+        pool = AsyncConnectionPool(url, min_size=1, max_size=8, open=False, kwargs={"autocommit": True},
+                                   check=AsyncConnectionPool.check_connection)
         await pool.open()
         stop = asyncio.Event()
         relay_task = asyncio.create_task(relay.run(stop), name=f"relay-{service}")

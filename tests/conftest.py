@@ -24,7 +24,9 @@ class Running(launcher.Running):
         return httpx.post(self.url(service, path), json=body, headers=self.headers(org), timeout=30)
 
     def board(self) -> dict:
-        return httpx.get(self.url("forum", "/api/board"), timeout=30).json()
+        resp = httpx.get(self.url("forum", "/api/board"), timeout=30)
+        assert resp.status_code == 200, resp.text
+        return resp.json()
 
     def wait_on_board(self, *ids: str, timeout: float = 20.0) -> dict:
         deadline = time.monotonic() + timeout

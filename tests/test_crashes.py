@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -140,3 +141,31 @@ def test_a_redelivered_batch_is_skipped(platform: Running) -> None:
         position = apply_batch(conn, batch)
     assert position >= batch[-1][0]
     assert board_rows(platform.database_url) == before
+
+
+def test_the_engines_come_back_and_nothing_is_lost(platform: Running) -> None:
+    """NATS and then PostgreSQL are killed; the supervisor brings each back on the same
+    port and data; the services and the projection reconnect, and commands flow again."""
+    before = platform.post("momentum", "momentum", "/v1/attacks", ATTACK).json()["id"]
+    platform.wait_on_board(before)
+    for engine in ("nats", "postgres"):
+        pid = json.loads((platform.data_dir / "pids.json").read_text())[engine]
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while json.loads((platform.data_dir / "pids.json").read_text())[engine] == pid:
+            assert time.monotonic() < deadline, f"{engine} was not restarted"
+            time.sleep(0.2)
+        accepted = None
+        while accepted is None and time.monotonic() < deadline:
+            try:
+                resp = httpx.post(platform.url("scg", "/v1/attacks"), json=ATTACK,
+                                  headers=platform.headers("scg"), timeout=10)
+                accepted = resp.json()["id"] if resp.status_code == 201 else None
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        assert accepted, f"no command accepted after {engine} came back"
+        platform.wait_on_board(accepted, timeout=60)
+    published = read_stream(platform.nats_url)
+    for service in ("momentum", "scg"):
+        assert_exactly_once_in_order(platform.database_url, published, service)
