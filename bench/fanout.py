@@ -70,6 +70,7 @@ from nats.js.errors import NotFoundError
 
 from bench.common import console, engines, median, percentile, report
 from coalition.settings import STREAM
+from events.pull import stream_seq
 from contracts import CloudEvent, decode_envelope, encode_envelope
 from contracts.attacks import AttackReported
 from contracts.base import Target
@@ -169,18 +170,6 @@ class Consume:
             self.watchdog.cancel()
         if self.sub is not None:
             await self.sub.unsubscribe()
-
-
-def stream_seq(msg: Any) -> int:
-    """The stream sequence from the ack subject, without building ``msg.metadata`` (a
-    seventh of a subscriber's CPU): ``$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>…``, or
-    with domain and account hash after ``$JS.ACK`` (12 tokens)."""
-    tokens = msg.reply.split(".")
-    if len(tokens) == 9:
-        return int(tokens[5])
-    if len(tokens) >= 12:
-        return int(tokens[7])
-    return msg.metadata.sequence.stream
 
 
 @dataclass

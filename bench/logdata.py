@@ -24,15 +24,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from coalition.settings import STREAM
-from contracts.envelope import CONTENT_TYPE, encode_envelope
 from events.policy import can_see
 from events.stream import connect, ensure_stream, subject_filter
+from events.relay import message
 from services.application import CoalitionApp, application_for, now_iso
 from services.domain.attacks import Attack
 from services.domain.common import Sharing, sharing
 from services.domain.industrial import Strike
 from services.domain.triage import Triage
-from services.translator import translate
 
 #: The largest JetStream atomic batch the server accepts by default.
 BATCH = 1000
@@ -229,10 +228,9 @@ class LogGenerator:
         return self._emit(SERVICE_OF[org], pledge)
 
     def triage(self) -> list[Entry]:
-        """The forum triages an item it has not triaged yet (``Triage.Opened``). A second
-        triage of the same item (``Triage.Triaged``) is left out: the relay cannot translate
-        it today (``services.translator._item_triaged`` reads ``item``, which that event
-        does not carry), so no real log holds one."""
+        """The forum triages an item it has not triaged yet (``Triage.Opened``); second
+        triages (``Triage.Triaged``) are left out, so figures stay comparable with the
+        first ones measured."""
         if not self.untriaged:
             return self.attack()
         back = min(len(self.untriaged) - 1, int(self.rng.expovariate(1 / 300)))
@@ -275,19 +273,6 @@ class LogGenerator:
         c = self.counts
         return (c["Attack.Reported"] + c["Strike.Called"] + c["Strike.PicketScheduled"]
                 + c["SolidarityRequest.Requested"] + c["Action.Called"] + c["Win.Recorded"])
-
-
-def message(service: str, notification_id: int, event: Any) -> tuple[str, bytes, dict[str, str]]:
-    """Subject, payload and headers, as ``events.relay.Relay.step`` publishes a stored event
-    (less the batch headers and the relay's expected-sequence check)."""
-    subject, envelope = translate(service, event)
-    headers = {
-        "Nats-Msg-Id": f"{service}:{notification_id}",
-        "Content-Type": CONTENT_TYPE,
-        "Ce-Type": envelope.type,
-        "Ce-Tlp": envelope.tlp,
-    }
-    return subject, encode_envelope(envelope), headers
 
 
 async def _last_notification(js: Any, service: str) -> int:

@@ -109,16 +109,11 @@ def _urls(folder: Path) -> tuple[str, str]:
     endpoints = folder / "endpoints.json"
     if not endpoints.exists():
         sys.exit(f"no {endpoints}: start the platform with `coalition up` or set COALITION_DATABASE_URL and COALITION_NATS_URL")
+    from events.stream import with_credentials
+
     ep = json.loads(endpoints.read_text())
     creds = json.loads((folder / "secrets.json").read_text())["nats"]
     return db or ep["database"], nats or with_credentials(ep["nats"], creds["user"], creds["password"])
-
-
-def with_credentials(url: str, user: str, password: str) -> str:
-    from urllib.parse import quote, urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=f"{quote(user)}:{quote(password)}@{parts.hostname}:{parts.port}"))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,10 +10,12 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from typing import TypeVar
 from pathlib import Path
-from urllib.parse import quote
 
 import psutil
+
+from events.stream import with_credentials
 
 
 @dataclass
@@ -48,7 +50,10 @@ class Running:
         return psutil.Process(pids[name])
 
 
-def launch(data_dir: Path, *extra: str, timeout: float = 120.0) -> Running:
+R = TypeVar("R", bound=Running)
+
+
+def launch(data_dir: Path, *extra: str, timeout: float = 120.0, cls: type[R] = Running) -> R:  # type: ignore[assignment]
     """``coalition up --data-dir DIR --port-base 0 …``; returns once it printed ``ready``."""
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     output = data_dir.parent / f"{data_dir.name}.out"
@@ -69,9 +74,9 @@ def launch(data_dir: Path, *extra: str, timeout: float = 120.0) -> Running:
     endpoints = json.loads((data_dir / "endpoints.json").read_text())
     secrets = json.loads((data_dir / "secrets.json").read_text())
     creds = secrets["nats"]
-    nats_url = os.environ.get("COALITION_NATS_URL") or endpoints["nats"].replace(
-        "nats://coalition@", f"nats://{quote(creds['user'])}:{quote(creds['password'])}@")
-    return Running(data_dir, proc, endpoints, secrets["api_keys"], nats_url,
+    nats_url = os.environ.get("COALITION_NATS_URL") or with_credentials(endpoints["nats"], creds["user"],
+                                                                        creds["password"])
+    return cls(data_dir, proc, endpoints, secrets["api_keys"], nats_url,
                    os.environ.get("COALITION_DATABASE_URL") or endpoints["database"], output, ready)
 
 

@@ -29,6 +29,7 @@ from coalition.organisations import load_organisations
 from coalition.process import child_preexec
 from coalition.settings import SERVICES, env
 from events.engines import EmbeddedNats, EmbeddedPostgres, free_port
+from events.stream import connect, ensure_stream, without_password
 from projections.board.__main__ import run as run_board
 from services.__main__ import serve  # imported here so that forked children start warm
 
@@ -178,7 +179,7 @@ class Platform:
             if child.name in SERVICES:
                 self._wait_healthy(child, self.endpoints[child.name])
         log.info("services healthy in %.2fs", time.perf_counter() - began)
-        self.endpoints.update(nats=_public(nats_url), database=_public(db_url))
+        self.endpoints.update(nats=without_password(nats_url), database=without_password(db_url))
         path = self.data_dir / "endpoints.json"
         path.write_text(json.dumps(self.endpoints, indent=2) + "\n")
         return self.endpoints
@@ -282,20 +283,7 @@ class Platform:
             self.postgres.stop()
 
 
-def _public(url: str) -> str:
-    """A URL without its password, for endpoints.json and the console."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}@{parts.hostname}:{parts.port}" if parts.username else f"{parts.hostname}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 async def _ensure_stream(url: str) -> None:
-    from events.stream import connect, ensure_stream
-
     nc = await connect(url, "coalition-up", persistent=False)
     try:
         await ensure_stream(nc.jetstream())

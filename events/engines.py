@@ -189,7 +189,9 @@ class EmbeddedNats:
 
     @property
     def url_with_credentials(self) -> str:
-        return f"nats://{self.user}:{self.password}@127.0.0.1:{self.port}"
+        from events.stream import with_credentials
+
+        return with_credentials(self.url, self.user, self.password)
 
     def start(self, timeout: float = 15.0) -> str:
         store = self.root / "nats"

@@ -17,6 +17,18 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 
+def stream_seq(msg: Msg) -> int:
+    """The stream sequence from the ack subject, without building ``msg.metadata`` (a
+    seventh of a subscriber's CPU): ``$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>…``, or
+    with domain and account hash after ``$JS.ACK`` (12 tokens)."""
+    tokens = msg.reply.split(".") if msg.reply else []
+    if len(tokens) == 9:
+        return int(tokens[5])
+    if len(tokens) >= 12:
+        return int(tokens[7])
+    return int(msg.metadata.sequence.stream)
+
+
 class PullPump:
     def __init__(self, nc: NATS, stream: str, durable: str, batch: int = 1000, expires: float = 5.0) -> None:
         self.nc = nc

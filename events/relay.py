@@ -30,7 +30,7 @@ from eventsourcing.persistence import Recording
 from nats.js.errors import APIError, NotFoundError
 
 from coalition.settings import STREAM
-from contracts.envelope import encode_envelope
+from contracts.envelope import CONTENT_TYPE, encode_envelope
 from events.stream import subject_filter
 from services.application import CoalitionApp
 from services.translator import translate
@@ -187,19 +187,12 @@ class Relay:
         last = len(events)
         reply = None
         for i, (nid, event) in enumerate(events, start=1):
-            subject, envelope = translate(self.service, event)
-            headers = {
-                "Nats-Msg-Id": f"{self.service}:{nid}",
-                "Nats-Batch-Id": batch_id,
-                "Nats-Batch-Sequence": str(i),
-                "Content-Type": "application/cloudevents+json",
-                "Ce-Type": envelope.type,
-                "Ce-Tlp": envelope.tlp,
-            }
+            subject, payload, headers = message(self.service, nid, event)
+            headers["Nats-Batch-Id"] = batch_id
+            headers["Nats-Batch-Sequence"] = str(i)
             if i == 1:
                 headers["Nats-Expected-Last-Subject-Sequence"] = str(self.position.stream_seq)
                 headers["Nats-Expected-Last-Subject-Sequence-Subject"] = self.subjects
-            payload = encode_envelope(envelope)
             if i == last:
                 headers["Nats-Batch-Commit"] = "1"
                 reply = await self.nc.request(subject, payload, timeout=10, headers=headers)
@@ -210,6 +203,19 @@ class Relay:
         self.position = Position(stream_seq=ack["seq"], notification_id=events[-1][0])
         self.published += last
         return True
+
+
+def message(service: str, notification_id: int, event: Any) -> tuple[str, bytes, dict[str, str]]:
+    """Subject, CloudEvent payload and headers of one stored domain event on the shared log
+    (the atomic-batch headers and the order guard are added by the publisher)."""
+    subject, envelope = translate(service, event)
+    headers = {
+        "Nats-Msg-Id": f"{service}:{notification_id}",
+        "Content-Type": CONTENT_TYPE,
+        "Ce-Type": envelope.type,
+        "Ce-Tlp": envelope.tlp,
+    }
+    return subject, encode_envelope(envelope), headers
 
 
 def _parse_ack(data: bytes) -> dict:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import nats
 from nats.aio.client import Client as NATS
@@ -50,6 +50,21 @@ def servers_and_credentials(url: str) -> tuple[list[str], str | None, str | None
             user, password = unquote(parts.username), unquote(parts.password or "")
         servers.append(urlunsplit(parts._replace(netloc=f"{parts.hostname}:{parts.port or 4222}")))
     return servers, user, password
+
+
+def with_credentials(url: str, user: str, password: str) -> str:
+    """``nats://host:port`` → ``nats://user:password@host:port``."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=f"{quote(user)}:{quote(password)}@{parts.hostname}:{parts.port}"))
+
+
+def without_password(url: str) -> str:
+    """A URL fit for endpoints.json and the console: the user stays, the password goes."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = f"{parts.username}@" if parts.username else ""
+    return urlunsplit(parts._replace(netloc=f"{user}{parts.hostname}:{parts.port}"))
 
 
 async def connect(url: str, name: str, *, persistent: bool = True) -> NATS:

@@ -51,9 +51,7 @@ class Running(launcher.Running):
 
 
 def start_platform(data_dir: Path, *extra: str) -> Running:
-    running = launcher.launch(data_dir, *extra)
-    running.__class__ = Running
-    return running  # type: ignore[return-value]
+    return launcher.launch(data_dir, *extra, cls=Running)
 
 
 def stop_platform(running: Running, timeout: float = 60.0) -> int:

@@ -17,7 +17,7 @@ from nats.js.errors import NotFoundError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from coalition.settings import STREAM
-from events.pull import PullPump
+from events.pull import PullPump, stream_seq
 from projections.board import schema
 from projections.board.fold import fold
 from projections.board.replay import Batch, decode
@@ -89,7 +89,7 @@ class BoardProjector:
                 msgs = await pump.next_batch(timeout=2.0)
                 if not msgs:
                     continue
-                batch = [(m.metadata.sequence.stream, decode(m.metadata.sequence.stream, m.data)) for m in msgs]
+                batch = [(seq, decode(seq, m.data)) for m in msgs for seq in (stream_seq(m),)]
                 try:
                     self.position = await asyncio.to_thread(apply_batch, conn, batch)
                 except psycopg.Error:

@@ -10,6 +10,7 @@ from nats.js import JetStreamContext
 from nats.js.api import DeliverPolicy
 
 from contracts import CloudEvent, decode_envelope
+from events.pull import stream_seq
 
 log = logging.getLogger("coalition.replay")
 
@@ -52,15 +53,6 @@ async def replay(js: JetStreamContext, start: int, end: int, on_batch: Callable[
     finally:
         await sub.unsubscribe()
     return delivered
-
-
-def stream_seq(msg) -> int:  # noqa: ANN001 - nats Msg
-    """The stream sequence, read straight from the reply subject
-    (``$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>``)."""
-    parts = msg.reply.split(".") if msg.reply else []
-    if len(parts) == 9:
-        return int(parts[5])
-    return int(msg.metadata.sequence.stream)
 
 
 def _start(seq: int):  # noqa: ANN202

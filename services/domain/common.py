@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import TypedDict
 
 
 class Sharing(TypedDict):
@@ -16,8 +16,3 @@ class Sharing(TypedDict):
 
 def sharing(tlp: str, audience: list[str] | None, region: str | None, refs: list[str]) -> Sharing:
     return Sharing(tlp=tlp, audience=audience, region=region, refs=list(refs))
-
-
-def plain(value: Any) -> Any:
-    """Domain events hold plain values (str, int, list, dict) so any transcoder stores them."""
-    return value
