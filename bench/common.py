@@ -31,7 +31,7 @@ def engines(data_dir: Path | None = None) -> Iterator[Engines]:
     if db and nats:
         yield Engines(db, nats)
         return
-    from events.engines import EmbeddedNats, EmbeddedPostgres
+    from coalition.engines import EmbeddedNats, EmbeddedPostgres
 
     with tempfile.TemporaryDirectory(prefix="coalition-bench-") as tmp:
         root = data_dir or Path(tmp)

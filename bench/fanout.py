@@ -69,7 +69,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from bench.common import console, engines, median, percentile, report
-from coalition.settings import STREAM
+from events.settings import STREAM
 from events.pull import stream_seq
 from contracts import CloudEvent, decode_envelope, encode_envelope
 from contracts.attacks import AttackReported

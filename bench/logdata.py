@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from coalition.settings import STREAM
+from events.settings import STREAM
 from events.policy import can_see
 from events.stream import connect, ensure_stream, subject_filter
 from events.relay import message

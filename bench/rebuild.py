@@ -37,7 +37,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bench.common import console, engines, median, report
 from bench.logdata import SOURCE, LogGenerator, fill_store, fill_stream
-from coalition.settings import DatabaseParams
+from events.settings import DatabaseParams
 from projections.board import schema
 from projections.board.fold import ATTACK_TITLES
 from projections.board.rebuild import rebuild

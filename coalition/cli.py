@@ -13,9 +13,9 @@ import threading
 import time
 from pathlib import Path
 
-from coalition.logs import setup_logging
 from coalition.process import child_preexec
-from coalition.settings import data_dir
+from events.logs import setup_logging
+from events.settings import SERVICES, data_dir
 
 log = logging.getLogger("coalition")
 
@@ -38,7 +38,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         endpoints = platform.start()
         secrets_path = platform.data_dir / "secrets.json"
         print("\nCoalition platform")
-        for name in ("forum", "momentum", "scg", "unions"):
+        for name in SERVICES:
             print(f"  {name:<9} {endpoints[name]}   (API docs: {endpoints[name]}/schema)")
         print(f"  board     {endpoints['forum']}/")
         print(f"  nats      {endpoints['nats']}")
@@ -64,7 +64,13 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     from projections.board.rebuild import rebuild
 
@@ -93,15 +99,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    from bench.__main__ import main as bench_main
+def cmd_setup(args: argparse.Namespace) -> int:
+    from coalition.setup import prepare
+    from events.organisations import load_organisations
+    from events.settings import api_keys, database_url, nats_url
 
-    return bench_main([args.name, *args.options])
+    prepare(database_url(), nats_url(), load_organisations(Path(args.data_dir)), api_keys())
+    print("set up: stream, board tables and API keys")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    # The benchmarks live in the repository, not in the installed package: run them there.
+    checkout = Path(__file__).resolve().parent.parent
+    if not (checkout / "bench" / "__main__.py").exists():
+        sys.exit("the benchmarks come with a checkout of the repository: run `uv run python -m bench` there")
+    return subprocess.call([sys.executable, "-m", "bench", args.name, *args.options], cwd=checkout)
 
 
 def _urls(folder: Path) -> tuple[str, str]:
     """Database and NATS URLs: from the environment, or from a running `coalition up`."""
-    from coalition.settings import env
+    from events.settings import env
 
     db, nats = env("COALITION_DATABASE_URL"), env("COALITION_NATS_URL")
     if db and nats:
@@ -127,12 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     up = sub.add_parser("up", help="start the engines, the four services and the board projection",
                         description="Start embedded PostgreSQL and NATS JetStream (unless COALITION_DATABASE_URL / "
-                                    "COALITION_NATS_URL are set), the momentum, scg, unions and forum services "
+                                    f"COALITION_NATS_URL are set), the {', '.join(SERVICES)} services "
                                     "with their relays, and the board projection. Ctrl-C stops everything.")
     up.add_argument("--data-dir", default=default_dir, help="data folder (default: %(default)s)")
     up.add_argument("--demo", action="store_true", help="drive a demo scenario through the HTTP APIs once ready")
     up.add_argument("--port-base", type=int, default=None,
-                    help="forum on this port, momentum/scg/unions on the next three (default 8400; 0 = any free ports)")
+                    help=f"{SERVICES[0]} on this port, {'/'.join(SERVICES[1:])} on the next ones "
+                         "(default 8400; 0 = any free ports)")
     up.add_argument("--spawn", action="store_true",
                     help="start each process as a fresh interpreter instead of forking the warm supervisor "
                          "(slower; for debugging and for the start-up benchmark's comparison)")
@@ -146,6 +165,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="drive the demo scenario against a running platform")
     demo.add_argument("--data-dir", default=default_dir, help="data folder of a running platform (default: %(default)s)")
     demo.set_defaults(func=cmd_demo)
+
+    setup = sub.add_parser("setup", help="create the stream, the board tables and the API keys, then exit",
+                           description="What `coalition up` does before starting any process, for deployments "
+                                       "that run the processes themselves (compose's one-shot setup container): "
+                                       "needs COALITION_DATABASE_URL and COALITION_NATS_URL; keys come from "
+                                       "COALITION_API_KEYS.")
+    setup.add_argument("--data-dir", default=default_dir, help="folder with coalition.toml, if any (default: %(default)s)")
+    setup.set_defaults(func=cmd_setup)
 
     bench = sub.add_parser("bench", help="run a benchmark against the stock approach (see python -m bench --help)",
                            description="Run one benchmark on its own embedded engines; options after the name "

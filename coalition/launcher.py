@@ -10,8 +10,8 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from typing import TypeVar
 from pathlib import Path
+from typing import TypeVar
 
 import psutil
 

@@ -10,125 +10,29 @@ restarted with a growing back-off.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import logging
 import os
-import signal
-import subprocess
 import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coalition.organisations import load_organisations
-from coalition.process import child_preexec
-from coalition.settings import SERVICES, env
-from events.engines import EmbeddedNats, EmbeddedPostgres, free_port
-from events.stream import connect, ensure_stream, without_password
+from coalition.children import Child
+from coalition.engines import Engines, free_port
+from coalition.setup import prepare
+from events.organisations import load_organisations
+from events.settings import SERVICES, api_keys, default_port
+from events.stream import without_password
 from projections.board.__main__ import run as run_board
 from services.__main__ import serve  # imported here so that forked children start warm
+from services.auth import new_key
 
 log = logging.getLogger("coalition.up")
 
-DEFAULT_PORTS = {"forum": 8400, "momentum": 8401, "scg": 8402, "unions": 8403}
-
-
-class Forked:
-    """A child made by ``fork`` from the supervisor, after the heavy imports: it starts in
-    milliseconds and shares those pages with its siblings. The ``Popen`` subset we use."""
-
-    def __init__(self, target: Callable[[], None], env: dict[str, str], logfile: Path) -> None:
-        self.returncode: int | None = None
-        out = os.open(logfile, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        pid = os.fork()
-        if pid == 0:  # the child
-            code = 1
-            try:
-                child_preexec()
-                os.dup2(out, 1)
-                os.dup2(out, 2)
-                for sig in (signal.SIGINT, signal.SIGTERM):
-                    signal.signal(sig, signal.SIG_DFL)
-                os.environ.clear()
-                os.environ.update(env)
-                target()
-                code = 0
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else 1
-            except BaseException:  # noqa: BLE001 - reported in the child's log
-                import traceback
-
-                traceback.print_exc()
-            finally:
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os._exit(code)
-        os.close(out)
-        self.pid = pid
-
-    def poll(self) -> int | None:
-        if self.returncode is None:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid:
-                self.returncode = os.waitstatus_to_exitcode(status)
-        return self.returncode
-
-    def send_signal(self, sig: int) -> None:
-        if self.poll() is None:
-            os.kill(self.pid, sig)
-
-    def kill(self) -> None:
-        self.send_signal(signal.SIGKILL)
-
-    def wait(self, timeout: float | None = None) -> int:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while self.poll() is None:
-            if deadline is not None and time.monotonic() > deadline:
-                raise subprocess.TimeoutExpired(str(self.pid), timeout or 0)
-            time.sleep(0.01)
-        assert self.returncode is not None
-        return self.returncode
-
-
-@dataclass
-class Child:
-    name: str
-    target: Callable[[], None]
-    argv: list[str]
-    env: dict[str, str]
-    logfile: Path
-    spawn: bool = False
-    proc: Forked | subprocess.Popen | None = None
-    restarts: int = 0
-    started_at: float = 0.0
-
-    def start(self) -> None:
-        if self.spawn:  # the stock way: a fresh interpreter that imports everything itself
-            with open(self.logfile, "ab") as out:
-                self.proc = subprocess.Popen(self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                             preexec_fn=child_preexec)
-        else:
-            self.proc = Forked(self.target, self.env, self.logfile)
-        self.started_at = time.monotonic()
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-
-    def wait(self, timeout: float) -> None:
-        if self.proc is None:
-            return
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            log.warning("%s did not stop in %.0fs; killing it", self.name, timeout)
-            self.proc.kill()
-            self.proc.wait()
 
 
 @dataclass
@@ -136,8 +40,7 @@ class Platform:
     data_dir: Path
     port_base: int | None = None
     spawn: bool = False
-    postgres: EmbeddedPostgres | None = None
-    nats: EmbeddedNats | None = None
+    engines: Engines | None = None
     children: list[Child] = field(default_factory=list)
     endpoints: dict[str, str] = field(default_factory=dict)
     stopping: threading.Event = field(default_factory=threading.Event)
@@ -147,18 +50,9 @@ class Platform:
         (self.data_dir / "logs").mkdir(exist_ok=True)
         began = time.perf_counter()
         secrets = self._secrets()
-        db_url = env("COALITION_DATABASE_URL")
-        nats_url = env("COALITION_NATS_URL")
-        if not db_url:
-            self.postgres = EmbeddedPostgres(self.data_dir)
-            db_url = self.postgres.start()
-        if not nats_url:
-            self.nats = EmbeddedNats(self.data_dir, password=secrets["nats"]["password"])
-            nats_url = self.nats.start()
-        from services.auth import store_keys
-
-        store_keys(db_url, load_organisations(self.data_dir), secrets["api_keys"])
-        asyncio.run(_ensure_stream(nats_url))
+        self.engines = Engines(self.data_dir, nats_password=secrets["nats"]["password"]).start()
+        db_url, nats_url = self.engines.database_url, self.engines.nats_url
+        prepare(db_url, nats_url, load_organisations(self.data_dir), secrets["api_keys"])
         log.info("engines ready in %.2fs", time.perf_counter() - began)
         base = dict(os.environ, COALITION_DATABASE_URL=db_url, COALITION_NATS_URL=nats_url,
                     COALITION_DATA_DIR=str(self.data_dir), PYTHONUNBUFFERED="1")
@@ -187,7 +81,7 @@ class Platform:
     def _port(self, service: str) -> int:
         if self.port_base == 0:
             return free_port()
-        wanted = (self.port_base or 8400) + (DEFAULT_PORTS[service] - 8400)
+        wanted = default_port(service, self.port_base)
         import socket
 
         with socket.socket() as s:
@@ -199,12 +93,12 @@ class Platform:
         return wanted
 
     def _secrets(self) -> dict:
-        """API keys and NATS credentials: generated once, kept (mode 0600) in the data folder."""
-        from services.auth import new_key
-
+        """API keys and NATS credentials: generated once, kept (mode 0600) in the data folder;
+        keys given in COALITION_API_KEYS take the place of generated ones."""
         path = self.data_dir / "secrets.json"
         data = json.loads(path.read_text()) if path.exists() else {}
         keys = data.setdefault("api_keys", {})
+        keys.update(api_keys())
         for org in load_organisations(self.data_dir):
             keys.setdefault(org.id, new_key(org.id))
         data.setdefault("nats", {"user": "coalition", "password": new_key("nats")})
@@ -229,7 +123,11 @@ class Platform:
     def supervise(self) -> None:
         """Restart crashed engines and children until asked to stop."""
         while not self.stopping.wait(0.2):
-            self._revive_engines()
+            if self.engines is not None:
+                before = self.engines.pids()
+                self.engines.revive()
+                if self.engines.pids() != before:
+                    self._write_pids()
             for child in self.children:
                 if child.proc is None or child.proc.poll() is None:
                     continue
@@ -245,30 +143,11 @@ class Platform:
                 child.start()
                 self._write_pids()
 
-    def _revive_engines(self) -> None:
-        """An embedded engine that died comes back on the same port with the same data;
-        services and the projection reconnect by themselves."""
-        for engine in (self.postgres, self.nats):
-            if engine is None or engine.proc is None or engine.proc.poll() is None:
-                continue
-            name = type(engine).__name__.removeprefix("Embedded")
-            log.error("%s exited with %s; restarting it", name, engine.proc.returncode)
-            try:
-                engine.start()
-            except Exception as exc:  # noqa: BLE001 - try again on the next round
-                log.error("%s did not come back: %s", name, exc)
-                time.sleep(1.0)
-            else:
-                log.info("%s is back", name)
-                self._write_pids()
-
     def _write_pids(self) -> None:
         """Which process runs what, for operators (and the tests that kill them)."""
         pids = {c.name: c.proc.pid for c in self.children if c.proc is not None}
-        if self.postgres and self.postgres.proc:
-            pids["postgres"] = self.postgres.proc.pid
-        if self.nats and self.nats.proc:
-            pids["nats"] = self.nats.proc.pid
+        if self.engines is not None:
+            pids.update(self.engines.pids())
         (self.data_dir / "pids.json").write_text(json.dumps(pids, indent=2) + "\n")
 
     def stop(self) -> None:
@@ -277,15 +156,5 @@ class Platform:
             child.stop()
         for child in self.children:
             child.wait(15)
-        if self.nats:
-            self.nats.stop()
-        if self.postgres:
-            self.postgres.stop()
-
-
-async def _ensure_stream(url: str) -> None:
-    nc = await connect(url, "coalition-up", persistent=False)
-    try:
-        await ensure_stream(nc.jetstream())
-    finally:
-        await nc.close()
+        if self.engines is not None:
+            self.engines.stop()

@@ -6,8 +6,8 @@ as they are: each service translates its domain events into these contracts.
 """
 
 from contracts.base import Contract, Tlp
-from contracts.registry import CONTRACTS, Event, contract_for_kind
 from contracts.envelope import CloudEvent, decode_envelope, encode_envelope
+from contracts.registry import CONTRACTS, Event, contract_for_kind
 
 __all__ = [
     "CONTRACTS",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-
 from contracts.base import Contract, OrgId, Severity, ShortText, Target, Text
 
 AttackKind = Literal[

@@ -7,14 +7,31 @@ from typing import Union
 from contracts.attacks import AttackCorroborated, AttackReported, AttackResolved, AttackUpdated
 from contracts.base import Contract
 from contracts.campaigning import (
-    ActionCalled, ActionCompleted, ActionPledged, MotionTabled, StatementPublished, WinRecorded,
+    ActionCalled,
+    ActionCompleted,
+    ActionPledged,
+    MotionTabled,
+    StatementPublished,
+    WinRecorded,
 )
 from contracts.forum import (
-    DecisionMade, DecisionPositionTaken, DecisionProposed, ItemEscalated, ItemTriaged,
-    ResponseOpened, ReviewRecorded, TaskAssigned, TaskDone,
+    DecisionMade,
+    DecisionPositionTaken,
+    DecisionProposed,
+    ItemEscalated,
+    ItemTriaged,
+    ResponseOpened,
+    ReviewRecorded,
+    TaskAssigned,
+    TaskDone,
 )
 from contracts.industrial import (
-    BallotResult, DisputeDeclared, PicketScheduled, SolidarityRequested, StrikeCalled, StrikeEnded,
+    BallotResult,
+    DisputeDeclared,
+    PicketScheduled,
+    SolidarityRequested,
+    StrikeCalled,
+    StrikeEnded,
 )
 
 CONTRACTS: tuple[type[Contract], ...] = (

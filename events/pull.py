@@ -1,20 +1,27 @@
-"""A steady pull from a durable JetStream consumer: messages as soon as they are stored,
-in batches of whatever has arrived.
+"""The one continuous pull client of the shared log, for the projection, the rebuild's
+catch-up and the benchmarks' subscribers.
 
-nats-py's ``fetch(n)`` waits for ``n`` messages (or its timeout) once a first one has
-come; a projection wants the opposite: keep one pull request open and take what is
-there. One request for up to ``batch`` messages stays outstanding; when it is used up
-or expires, the next is sent at once.
+nats-py 2.16 has only ``fetch(n)``, which waits for ``n`` messages (or its timeout) once a
+first one has come, and costs a task per message. :class:`PullConsumer` runs a durable
+pull consumer the way the Go, JavaScript and .NET clients' ``Consume()`` do: pull
+requests for ``batch`` messages that expire after ``expires`` seconds, a new request once
+half of what is outstanding has arrived, idle heartbeats, and a watchdog that asks again
+when the server goes quiet. Messages go to a callback as they arrive, or, without one,
+wait in a buffer for :meth:`PullConsumer.next_batch`, which returns whatever has arrived.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
+from collections.abc import Awaitable, Callable
 
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+
+Handler = Callable[[Msg], Awaitable[None]]
 
 
 def stream_seq(msg: Msg) -> int:
@@ -29,55 +36,78 @@ def stream_seq(msg: Msg) -> int:
     return int(msg.metadata.sequence.stream)
 
 
-class PullPump:
-    def __init__(self, nc: NATS, stream: str, durable: str, batch: int = 1000, expires: float = 5.0) -> None:
+class PullConsumer:
+    def __init__(self, nc: NATS, stream: str, durable: str, *, batch: int = 1000,
+                 expires: float = 30.0, heartbeat: float = 1.0, on_message: Handler | None = None) -> None:
         self.nc = nc
-        self.subject = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}"
+        self.api = f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}"
         self.batch = batch
         self.expires = expires
-        self.inbox = nc.new_inbox()
+        self.heartbeat = heartbeat
+        self.on_message = on_message
+        self.pending = 0  # messages asked for, neither delivered nor expired yet
+        self.seen = time.monotonic()
         self.sub: Subscription | None = None
-        self.left = 0
+        self._watchdog: asyncio.Task[None] | None = None
+        self._buffer: list[Msg] = []
+        self._arrived = asyncio.Event()
 
     async def start(self) -> None:
-        self.sub = await self.nc.subscribe(self.inbox, pending_msgs_limit=4 * self.batch,
+        self.sub = await self.nc.subscribe(self.nc.new_inbox(), cb=self._on_msg,
+                                           pending_msgs_limit=4 * self.batch + 64,
                                            pending_bytes_limit=256 * 1024 * 1024)
-        await self._request()
+        self._watchdog = asyncio.create_task(self._watch(), name=f"pull-watchdog {self.api}")
+        await self._pull()
 
     async def stop(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         if self.sub is not None:
             await self.sub.unsubscribe()
-
-    async def _request(self) -> None:
-        body = {"batch": self.batch, "expires": int(self.expires * 1e9), "idle_heartbeat": int(1e9)}
-        await self.nc.publish(self.subject, json.dumps(body).encode(), reply=self.inbox)
-        self.left = self.batch
+            self.sub = None
 
     async def next_batch(self, timeout: float = 1.0) -> list[Msg]:
         """Whatever messages have arrived (at least one), or [] after ``timeout``."""
-        assert self.sub is not None
-        out: list[Msg] = []
-        try:
-            msg = await self.sub.next_msg(timeout=timeout)
-        except asyncio.TimeoutError:
-            # heartbeats come every second while a request is open: silence means it is gone
-            await self._request()
-            return out
-        pending = [msg]
-        while True:
+        if not self._buffer:
             try:
-                pending.append(self.sub._pending_queue.get_nowait())  # noqa: SLF001 - drain what arrived
-                self.sub._pending_size -= len(pending[-1].data)  # noqa: SLF001
-            except asyncio.QueueEmpty:
-                break
-        renew = False
-        for m in pending:
-            status = (m.headers or {}).get("Status")
-            if status is None:
-                out.append(m)
-                self.left -= 1
-            elif status != "100":  # 404 no messages, 408 expired, 409 closed: the request is over
-                renew = True
-        if renew or self.left <= 0:
-            await self._request()
+                await asyncio.wait_for(self._arrived.wait(), timeout)
+            except asyncio.TimeoutError:
+                return []
+        out, self._buffer = self._buffer, []
+        self._arrived.clear()
         return out
+
+    async def _pull(self) -> None:
+        want = self.batch - self.pending
+        if want <= 0 or self.sub is None:
+            return
+        self.pending += want
+        request = {"batch": want, "expires": int(self.expires * 1e9),
+                   "idle_heartbeat": int(self.heartbeat * 1e9)}
+        await self.nc.publish(self.api, json.dumps(request).encode(), reply=self.sub.subject)
+
+    async def _on_msg(self, msg: Msg) -> None:
+        self.seen = time.monotonic()
+        status = msg.headers.get("Status") if msg.headers else None
+        if status is None:
+            self.pending -= 1
+            if self.on_message is not None:
+                await self.on_message(msg)
+            else:
+                self._buffer.append(msg)
+                self._arrived.set()
+        elif status == "100":
+            return  # idle heartbeat
+        else:  # 404/408 the request is over, 409 a limit: what it will not deliver
+            left = msg.headers.get("Nats-Pending-Messages") if msg.headers else None
+            self.pending = max(0, self.pending - int(left)) if left else 0
+        if self.pending <= self.batch // 2:
+            await self._pull()
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat)
+            if time.monotonic() - self.seen > 3 * self.heartbeat:
+                self.pending = 0  # missed heartbeats: the requests are gone; ask again
+                self.seen = time.monotonic()
+                await self._pull()

@@ -11,7 +11,7 @@ from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
-from coalition.settings import STREAM, env
+from events.settings import STREAM, env
 
 log = logging.getLogger("coalition.stream")
 

@@ -7,15 +7,16 @@ import logging
 
 import uvicorn
 
-from coalition.logs import setup_logging
-from coalition.settings import SERVICES, env
+from events.logs import setup_logging
+from events.settings import SERVICES, env
 from services.app import create_app
+from services.registry import service as service_named
 
 
 def serve(service: str, host: str, port: int) -> None:
     """Run ``service`` until SIGINT or SIGTERM."""
     setup_logging(service)
-    uvicorn.run(create_app(service), host=host, port=port, log_config=None, proxy_headers=False,
+    uvicorn.run(create_app(service_named(service)), host=host, port=port, log_config=None, proxy_headers=False,
                 access_log=logging.getLogger().isEnabledFor(logging.DEBUG), lifespan="on")
 
 

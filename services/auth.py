@@ -9,7 +9,7 @@ import psycopg
 from litestar import Request
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
-from coalition.organisations import Organisation
+from events.organisations import Organisation
 
 DDL = """
 CREATE SCHEMA IF NOT EXISTS coalition;
@@ -53,14 +53,31 @@ def load_keyring(database_url: str) -> dict[str, Organisation]:
     return {h: Organisation(id=o, name=n, kind=k, service=s) for o, n, k, s, h in rows}
 
 
+def bearer_key(request: Request) -> str | None:
+    """The key of ``Authorization: Bearer <key>``, if the request carries one."""
+    scheme, _, key = request.headers.get("authorization", "").partition(" ")
+    return key.strip() if scheme.lower() == "bearer" and key.strip() else None
+
+
+def _organisation(request: Request, key: str) -> Organisation | None:
+    keyring: dict[str, Organisation] = request.app.state.keyring
+    return keyring.get(hash_key(key))
+
+
+def optional_viewer(request: Request) -> str | None:
+    """With a key, the organisation whose view of the board to show; without, None (the
+    coordinators' open view)."""
+    key = bearer_key(request)
+    org = _organisation(request, key) if key else None
+    return org.id if org else None
+
+
 def authenticate(request: Request) -> Organisation:
     """The calling organisation, or 401. The organisation must publish through this service."""
-    header = request.headers.get("authorization", "")
-    scheme, _, key = header.partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
+    key = bearer_key(request)
+    if key is None:
         raise NotAuthorizedException("missing API key: send Authorization: Bearer <key>")
-    keyring: dict[str, Organisation] = request.app.state.keyring
-    org = keyring.get(hash_key(key.strip()))
+    org = _organisation(request, key)
     if org is None:
         raise NotAuthorizedException("unknown API key")
     service: str = request.app.state.service
@@ -73,13 +90,3 @@ def check_publisher(org: Organisation, claimed: str | None) -> None:
     """An organisation can only publish as itself."""
     if claimed is not None and claimed != org.id:
         raise PermissionDeniedException(f"{org.id} cannot publish as {claimed}")
-
-
-def keys_from_env(value: str | None) -> dict[str, str]:
-    """``COALITION_API_KEYS=momentum=…,rmt=…`` → {org: key} (for compose and managed deployments)."""
-    keys: dict[str, str] = {}
-    for pair in (value or "").split(","):
-        org, sep, key = pair.strip().partition("=")
-        if sep and org and key:
-            keys[org.strip()] = key.strip()
-    return keys

@@ -2,6 +2,9 @@
 
 These are the fields partners code against; they are validated on the way in, and a
 bad one gets a 400 that names the field. ``org`` may be given, but only as the caller.
+A field keeps its name from here to the contract; where the API says ``kind``, the code
+says ``attack_kind`` (``action_kind``, ``win_kind``), because ``kind`` is the contracts'
+tag field: that one rename is declared here, with ``msgspec.field(name="kind")``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from contracts.base import ItemId, OrgId, Region, Severity, ShortText, Target, T
 from contracts.campaigning import ActionKind, WinKind
 from contracts.forum import Priority, Status
 from contracts.industrial import Help, Sector
+from services.domain.sharing import Sharing
 
 People = Annotated[int, Meta(ge=0, le=1_000_000)]
 
@@ -31,11 +35,21 @@ class Command(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     refs: list[ItemId] = []
     occurred_at: datetime | None = None
 
+    def sharing(self) -> Sharing:
+        return Sharing(tlp=self.tlp, audience=self.audience, region=self.region, refs=list(self.refs))
+
+    def fields(self) -> dict[str, object]:
+        """This command's own fields, by name, as its aggregate's event takes them."""
+        return {name: getattr(self, name) for name in self.__struct_fields__ if name not in _COMMON}
+
+
+_COMMON = frozenset(Command.__struct_fields__)
+
 
 class ReportAttack(Command, frozen=True):
     """Report an attack on members or organisations."""
 
-    kind: AttackKind
+    attack_kind: AttackKind = msgspec.field(name="kind")
     targets: Annotated[list[Target], Meta(min_length=1, max_length=200)]
     summary: Text
     severity: Severity = "medium"
@@ -86,7 +100,7 @@ class RequestSolidarity(Command, frozen=True):
 class CallAction(Command, frozen=True):
     """Call an action for an item (``refs``): where, when, what is asked."""
 
-    kind: ActionKind
+    action_kind: ActionKind = msgspec.field(name="kind")
     where: ShortText
     when: datetime
     asks: Text
@@ -106,7 +120,7 @@ class MakePledge(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
 class RecordWin(Command, frozen=True):
     """Record a win to celebrate, linked to its items (``refs``)."""
 
-    kind: WinKind
+    win_kind: WinKind = msgspec.field(name="kind")
     summary: Text
 
 

@@ -15,9 +15,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from coalition.settings import ENVIRONMENT, SERVICES, DatabaseParams
+from events.settings import ENVIRONMENT, SERVICES, DatabaseParams, default_port
 from events.stream import servers_and_credentials
-from coalition.supervisor import DEFAULT_PORTS
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "compose.yaml"
@@ -162,7 +161,7 @@ def test_code_reads_only_documented_variables() -> None:
     found = code_variables()
     assert "COALITION_DATABASE_URL" in found  # the scan sees the sources
     undocumented = {name: sorted(files) for name, files in found.items() if name not in ENVIRONMENT}
-    assert not undocumented, f"add to coalition.settings.ENVIRONMENT: {undocumented}"
+    assert not undocumented, f"add to events.settings.ENVIRONMENT: {undocumented}"
 
 
 def test_every_process_gets_the_engines() -> None:
@@ -191,12 +190,23 @@ def test_services_listen_where_coalition_up_puts_them() -> None:
     """Each service listens on all interfaces, on its `coalition up` port, published as is."""
     for name in SERVICES:
         env = environment(name)
-        port = DEFAULT_PORTS[name]
+        port = default_port(name)
         assert env.get("COALITION_HOST") == "0.0.0.0"
         assert env.get("COALITION_PORT") == str(port)
         published = [str(p) for p in service(name).get("ports", [])]
         assert f"{port}:{port}" in published, published
-        assert "COALITION_API_KEYS" in env, name
+
+
+def test_setup_runs_once_before_every_process() -> None:
+    """As `coalition up` does (coalition/setup.py): a one-shot container creates the stream
+    and the board tables and seeds the API keys; every process starts once it finished."""
+    assert runs(command("setup"), "coalition.cli") and command("setup")[-1] == "setup"
+    env = environment("setup")
+    assert "COALITION_API_KEYS" in env and "COALITION_DATABASE_URL" in env and "COALITION_NATS_URL" in env
+    for name in (*SERVICES, "board"):
+        assert "COALITION_API_KEYS" not in environment(name), f"{name}: keys are seeded once, by setup"
+        depends = service(name).get("depends_on") or {}
+        assert depends.get("setup", {}).get("condition") == "service_completed_successfully", name
 
 
 def test_processes_wait_for_healthy_engines() -> None:

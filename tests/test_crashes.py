@@ -16,7 +16,7 @@ import httpx
 import psycopg
 
 from projections.board.projector import apply_batch
-from projections.board.replay import decode
+from events.replay import decode
 from tests.conftest import Running
 from tests.shared_log import assert_exactly_once_in_order, board_rows, read_stream, stored_notifications
 from tests.test_commands import ATTACK

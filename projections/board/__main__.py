@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import signal
 
-from coalition.logs import setup_logging
-from coalition.settings import database_url, nats_url
+from events.logs import setup_logging
+from events.settings import database_url, nats_url
 from events.stream import connect, ensure_stream
 from projections.board.projector import BoardProjector
 

@@ -13,14 +13,14 @@ import zlib
 
 import psycopg
 from nats.aio.client import Client as NATS
-from nats.js.errors import NotFoundError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 
-from coalition.settings import STREAM
-from events.pull import PullPump, stream_seq
+from events.pull import PullConsumer, stream_seq
+from events.replay import Batch, decode
+from events.settings import STREAM
 from projections.board import schema
 from projections.board.fold import fold
-from projections.board.replay import Batch, decode
 from projections.board.store import write
 
 log = logging.getLogger("coalition.board")
@@ -63,7 +63,7 @@ class BoardProjector:
         self.js = nc.jetstream(timeout=10)
         self.position = 0
 
-    async def subscribe(self, conn: psycopg.Connection) -> PullPump:
+    async def subscribe(self, conn: psycopg.Connection) -> PullConsumer:
         """(Re)create the durable consumer just after the position recorded in PostgreSQL.
 
         The read model's own position is the checkpoint. Messages a killed process had
@@ -75,7 +75,7 @@ class BoardProjector:
         except NotFoundError:
             pass
         await self.js.add_consumer(STREAM, consumer_config(self.position + 1))
-        pump = PullPump(self.nc, STREAM, DURABLE, batch=FETCH)
+        pump = PullConsumer(self.nc, STREAM, DURABLE, batch=FETCH)
         await pump.start()
         log.info("board projection consuming %s as %r from stream seq %d", STREAM, DURABLE, self.position + 1)
         return pump

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from coalition.settings import STREAM
+from events.replay import Batch, replay
+from events.settings import STREAM
 from events.stream import connect
 from projections.board import schema
 from projections.board.fold import fold
 from projections.board.projector import BOARD_LOCK
-from projections.board.replay import Batch, replay
 from projections.board.store import write
 
 SHADOW = "board_rebuild"

@@ -53,8 +53,11 @@ def create(conn: Connection, schema: str = SCHEMA) -> None:
     conn.execute(sql.SQL(DDL).format(schema=sql.Identifier(schema)))  # type: ignore[arg-type]
 
 
+#: The one query of the board's position (the last stream sequence it applied).
+POSITION_IN = "SELECT seq FROM {}.position WHERE projection = 'board'"
+POSITION = POSITION_IN.format(SCHEMA)
+
+
 def position(conn: Connection, schema: str = SCHEMA) -> int:
-    row = conn.execute(
-        sql.SQL("SELECT seq FROM {}.position WHERE projection = 'board'").format(sql.Identifier(schema))
-    ).fetchone()
+    row = conn.execute(sql.SQL(POSITION_IN).format(sql.Identifier(schema))).fetchone()  # type: ignore[arg-type]
     return int(row[0]) if row else 0

@@ -5,8 +5,8 @@ from __future__ import annotations
 from litestar import Controller, Request, post
 from litestar.di import Provide
 
-from coalition.organisations import Organisation
-from services.api.common import application, commit, load, share_of
+from events.organisations import Organisation
+from services.api.context import application, commit, in_thread
 from services.auth import authenticate, check_publisher
 from services.commands import Accepted, Created, ReportAttack, ResolveAttack
 
@@ -20,21 +20,13 @@ class AttackController(Controller):
     async def report(self, request: Request, caller: Organisation, data: ReportAttack) -> Created:
         """Report an attack on members or organisations (a suspension, a proscription…)."""
         check_publisher(caller, data.org)
-        app = application(request)
-        attack = app.report_attack(
-            caller.id, kind=data.kind,
-            targets=[{"kind": t.kind, "name": t.name, "ref": t.ref} for t in data.targets],
-            summary=data.summary, severity=data.severity, sources=data.sources,
-            occurred_at=data.occurred_at, share=share_of(data),
-        )
+        attack = application(request).report_attack(caller.id, data)
         await commit(request, attack)
         return Created(id=str(attack.id))
 
     @post("/{attack_id:str}/resolution", operation_id="resolveAttack", status_code=201)
     async def resolve(self, request: Request, caller: Organisation, attack_id: str, data: ResolveAttack) -> Accepted:
         """Record the outcome of an attack this organisation reported."""
-        app = application(request)
-        attack = await load(app.resolve_attack, caller.id, attack_id, outcome=data.outcome,
-                            summary=data.summary, occurred_at=data.occurred_at)
+        attack = await in_thread(application(request).resolve_attack, caller.id, attack_id, data)
         await commit(request, attack)
         return Accepted(id=attack_id, version=attack.version)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from litestar import Controller, Request, post
 from litestar.di import Provide
 
-from coalition.organisations import Organisation
-from services.api.common import application, commit, load, share_of
+from events.organisations import Organisation
+from services.api.context import application, commit, in_thread
 from services.auth import authenticate, check_publisher
 from services.commands import CallStrike, Created, RequestSolidarity, SchedulePicket
 
@@ -20,25 +20,16 @@ class StrikeController(Controller):
     async def call(self, request: Request, caller: Organisation, data: CallStrike) -> Created:
         """Call strike action: employer, sector, workplaces, dates, members involved."""
         check_publisher(caller, data.org)
-        app = application(request)
-        strike = app.call_strike(
-            caller.id, employer=data.employer, sector=data.sector,
-            workplaces=data.workplaces, starts_on=data.starts_on.isoformat(),
-            ends_on=data.ends_on.isoformat(), members_involved=data.members_involved,
-            occurred_at=data.occurred_at, share=share_of(data),
-        )
+        strike = application(request).call_strike(caller.id, data)
         await commit(request, strike)
         return Created(id=str(strike.id))
 
     @post("/{strike_id:str}/pickets", operation_id="schedulePicket", status_code=201)
     async def picket(self, request: Request, caller: Organisation, strike_id: str, data: SchedulePicket) -> Created:
         """Schedule a picket line for one of this union's strikes."""
-        app = application(request)
-        strike, picket_id = await load(app.schedule_picket, caller.id, strike_id, where=data.where,
-                                       when=data.when, needs=data.needs, tlp=data.tlp, region=data.region,
-                                       occurred_at=data.occurred_at)
+        strike, picket = await in_thread(application(request).schedule_picket, caller.id, strike_id, data)
         await commit(request, strike)
-        return Created(id=picket_id)
+        return Created(id=picket)
 
 
 class SolidarityController(Controller):
@@ -50,8 +41,6 @@ class SolidarityController(Controller):
     async def request_help(self, request: Request, caller: Organisation, data: RequestSolidarity) -> Created:
         """Ask the coalition for help: people on a picket, strike-fund donations, motions…"""
         check_publisher(caller, data.org)
-        app = application(request)
-        ask = app.request_solidarity(caller.id, help=list(data.help), summary=data.summary,
-                                     occurred_at=data.occurred_at, share=share_of(data))
+        ask = application(request).request_solidarity(caller.id, data)
         await commit(request, ask)
         return Created(id=str(ask.id))

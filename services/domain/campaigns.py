@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from eventsourcing.domain import Aggregate, event
 
-from services.domain.common import Sharing
+from contracts.campaigning import ActionKind, WinKind
+from services.domain.sharing import Sharing
 
 
 class Action(Aggregate):
     """A call to action for an item: picket support, a rally, a lobby…"""
 
     @event("Called")
-    def __init__(
-        self,
-        org: str,
-        action_kind: str,
-        where: str,
-        when: str,
-        asks: str,
-        people_wanted: int | None,
-        occurred_at: str,
-        sharing: Sharing,
-    ) -> None:
+    def __init__(self, org: str, action_kind: ActionKind, where: str, when: datetime, asks: str,
+                 people_wanted: int | None, occurred_at: datetime, sharing: Sharing) -> None:
         self.org = org
         self.action_kind = action_kind
-        self.where = where
         self.when = when
-        self.asks = asks
         self.people_wanted = people_wanted
         self.sharing = sharing
 
@@ -35,21 +27,11 @@ class Pledge(Aggregate):
     """An organisation (or one of its local groups) pledges support to an action."""
 
     @event("Made")
-    def __init__(
-        self,
-        org: str,
-        action: str,
-        people: int,
-        note: str | None,
-        group: str | None,
-        occurred_at: str,
-        sharing: Sharing,
-    ) -> None:
+    def __init__(self, org: str, action: str, people: int, note: str | None, group: str | None,
+                 occurred_at: datetime, sharing: Sharing) -> None:
         self.org = org
         self.action = action
         self.people = people
-        self.note = note
-        self.group = group
         self.sharing = sharing
 
 
@@ -57,8 +39,8 @@ class Win(Aggregate):
     """A success to celebrate, linked to the items it answers."""
 
     @event("Recorded")
-    def __init__(self, org: str, win_kind: str, summary: str, occurred_at: str, sharing: Sharing) -> None:
+    def __init__(self, org: str, win_kind: WinKind, summary: str, occurred_at: datetime,
+                 sharing: Sharing) -> None:
         self.org = org
         self.win_kind = win_kind
-        self.summary = summary
         self.sharing = sharing

@@ -1,4 +1,5 @@
-"""Domain errors: small exception classes beside the model."""
+"""Domain errors: small exception classes beside the model (mapped to HTTP once, in
+``services.errors``)."""
 
 
 class DomainError(Exception):
@@ -15,7 +16,3 @@ class NotYourItem(DomainError):
 
 class AlreadyResolved(DomainError):
     """The attack already has an outcome."""
-
-
-class StrikeOver(DomainError):
-    """The strike has ended."""

@@ -2,46 +2,40 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import date, datetime
+
 from eventsourcing.domain import Aggregate, event
 
-from services.domain.common import Sharing
-from services.domain.errors import StrikeOver
+from contracts.base import Tlp
+from contracts.industrial import Help
+from services.domain.sharing import Sharing
 
 
 class Strike(Aggregate):
     """Strike action called by a union."""
 
     @event("Called")
-    def __init__(
-        self,
-        org: str,
-        employer: str,
-        sector: str,
-        workplaces: list[str],
-        starts_on: str,
-        ends_on: str,
-        members_involved: int,
-        occurred_at: str,
-        sharing: Sharing,
-    ) -> None:
+    def __init__(self, org: str, employer: str, sector: str, workplaces: list[str], starts_on: date,
+                 ends_on: date, members_involved: int, occurred_at: datetime, sharing: Sharing) -> None:
         self.org = org
         self.employer = employer
-        self.sector = sector
-        self.workplaces = workplaces
         self.starts_on = starts_on
         self.ends_on = ends_on
-        self.members_involved = members_involved
         self.sharing = sharing
         self.pickets: list[str] = []
-        self.outcome: str | None = None
+
+    def schedule_picket(self, where: str, when: datetime, needs: str | None, occurred_at: datetime,
+                        tlp: Tlp | None = None, region: str | None = None) -> str:
+        """A picket line of this strike, shared as the strike is unless told stricter; its id."""
+        picket = str(uuid.uuid4())
+        sharing = self.sharing.passed_on(str(self.id), tlp=tlp, region=region)
+        self._picket_scheduled(self.org, picket, where, when, needs, occurred_at, sharing)
+        return picket
 
     @event("PicketScheduled")
-    def schedule_picket(
-        self, org: str, picket: str, where: str, when: str, needs: str | None, occurred_at: str,
-        sharing: Sharing,
-    ) -> None:
-        if self.outcome is not None:
-            raise StrikeOver(f"strike {self.id} has ended ({self.outcome}); no new pickets")
+    def _picket_scheduled(self, org: str, picket: str, where: str, when: datetime, needs: str | None,
+                          occurred_at: datetime, sharing: Sharing) -> None:
         self.pickets.append(picket)
 
 
@@ -49,8 +43,8 @@ class SolidarityRequest(Aggregate):
     """A union asks the coalition for help: people on a picket, strike-fund donations…"""
 
     @event("Requested")
-    def __init__(self, org: str, help: list[str], summary: str, occurred_at: str, sharing: Sharing) -> None:
+    def __init__(self, org: str, help: list[Help], summary: str, occurred_at: datetime,
+                 sharing: Sharing) -> None:
         self.org = org
         self.help = help
-        self.summary = summary
         self.sharing = sharing

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from coalition.settings import env
+from events.settings import env
 
 
 def setup_logging(process: str) -> None:

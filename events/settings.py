@@ -17,7 +17,7 @@ ENVIRONMENT = {
     "COALITION_DATABASE_URL": "PostgreSQL URL; unset = the embedded server in the data folder",
     "COALITION_NATS_URL": "NATS URL (credentials may be in it); unset = the embedded server",
     "COALITION_DATA_DIR": "data folder for embedded engines, endpoints.json and secrets.json",
-    "COALITION_SERVICE": "which service a process runs: momentum, scg, unions or forum",
+    "COALITION_SERVICE": "which service a process runs: one of SERVICES",
     "COALITION_HOST": "interface a service listens on",
     "COALITION_PORT": "port a service listens on",
     "COALITION_API_KEYS": "org=key,org=key… to seed API keys (hashed on start; optional)",
@@ -25,8 +25,15 @@ ENVIRONMENT = {
     "COALITION_STREAM_REPLICAS": "replicas of the COALITION stream when first created (1 embedded, 3 in compose)",
 }
 
-SERVICES = ("momentum", "scg", "unions", "forum")
-PUBLISHERS = ("momentum", "scg", "unions")
+SERVICES = ("forum", "momentum", "scg", "unions")
+"""The one list of services; each declares itself in ``services/<name>.py``. ``coalition
+up`` gives them ports in this order from its base port (the forum's, 8400 by default)."""
+DEFAULT_PORT_BASE = 8400
+
+
+def default_port(service: str, base: int | None = None) -> int:
+    """Where ``coalition up`` (and compose) puts ``service``: the base port plus its place."""
+    return (base or DEFAULT_PORT_BASE) + SERVICES.index(service)
 STREAM = "COALITION"
 
 
@@ -91,3 +98,13 @@ def nats_url() -> str:
     if not url:
         raise RuntimeError("COALITION_NATS_URL is not set (coalition up sets it for its children)")
     return url
+
+
+def api_keys() -> dict[str, str]:
+    """``COALITION_API_KEYS=momentum=…,rmt=…`` → {org: key} (for compose and managed deployments)."""
+    keys: dict[str, str] = {}
+    for pair in (env("COALITION_API_KEYS") or "").split(","):
+        org, sep, key = pair.strip().partition("=")
+        if sep and org and key:
+            keys[org.strip()] = key.strip()
+    return keys

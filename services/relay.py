@@ -1,65 +1,47 @@
 """The relay: one service's event store → the shared log, in order, exactly once.
 
+The loop belongs to the service (it knows the service's store and translator); the
+publishing mechanics — atomic batches, the order guard, the stream as the checkpoint —
+are ``events.publish``'s.
+
 * **Single**: a PostgreSQL advisory lock keeps one relay per service log.
-* **The stream is the checkpoint**: on start (and after any doubt, such as a lost
-  acknowledgement) the relay reads the last message this service put on the stream,
-  takes the notification id from its ``Nats-Msg-Id`` (``<service>:<id>``) and
-  resumes after it. There is no second checkpoint to drift out of step.
-* **In order, no duplicates**: each publish is a JetStream atomic batch whose first
-  message expects the stream sequence of this service's last message
-  (``Nats-Expected-Last-Subject-Sequence`` with the subject ``coalition.<service>.>``).
-  A stale expectation (a second relay, a retry after a lost ack) is refused by the
-  server and the relay re-reads the stream instead of publishing twice.
+* **Resumes from the stream**: on start, and after any doubt (a lost acknowledgement, a
+  refused expectation), it re-reads where this service's part of the stream ends.
+* **Never skips**: an event it cannot publish is retried, loudly, so that a fix deployed
+  resumes in order; nothing is lost.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import uuid
 import zlib
 from collections import deque
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from eventsourcing.application import Application
+from eventsourcing.persistence import Recording
 from nats.aio.client import Client as NATS
 from nats.errors import TimeoutError as NatsTimeout
-from eventsourcing.persistence import Recording
-from nats.js.errors import APIError, NotFoundError
+from nats.js.errors import APIError
 
-from coalition.settings import STREAM
-from contracts.envelope import CONTENT_TYPE, encode_envelope
-from events.stream import subject_filter
-from services.application import CoalitionApp
+from events.publish import Message, OrderedPublisher, Position, message
 from services.translator import translate
 
 log = logging.getLogger("coalition.relay")
 
 BATCH = 500
 HANDED_LIMIT = 100_000
-ERR_WRONG_LAST_SEQUENCE = 10071
-
-
-@dataclass
-class Position:
-    """Where this service's part of the shared log ends."""
-
-    stream_seq: int = 0
-    notification_id: int = 0
 
 
 class Relay:
-    def __init__(self, service: str, app: CoalitionApp, nc: NATS, database_url: str) -> None:
+    def __init__(self, service: str, application: Application, nc: NATS, database_url: str) -> None:
         self.service = service
-        self.app = app
-        self.nc = nc
-        self.js = nc.jetstream(timeout=10)
+        self.application = application
+        self.publisher = OrderedPublisher(nc, service)
         self.database_url = database_url
-        self.subjects = subject_filter(service)
         self.position = Position()
-        self.published = 0
         self._wake = asyncio.Event()
         self._handed: deque[tuple[int, Any]] = deque()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -123,7 +105,7 @@ class Relay:
             if stop.is_set():
                 return
             log.info("relay %s: holding the lock", self.service)
-            self.position = await self.read_position()
+            self.position = await self.publisher.read_position()
             log.info("relay %s: resuming after notification %d (stream seq %d)",
                      self.service, self.position.notification_id, self.position.stream_seq)
             checked = asyncio.get_running_loop().time()
@@ -157,72 +139,30 @@ class Relay:
     async def _recover(self, stop: asyncio.Event, pause: float) -> None:
         await _sleep_or_stop(stop, pause)
         try:
-            self.position = await self.read_position()
+            self.position = await self.publisher.read_position()
         except Exception:  # noqa: BLE001 - NATS may be restarting; try again next round
             log.exception("relay %s: cannot read the stream's position", self.service)
-
-    async def read_position(self) -> Position:
-        try:
-            msg = await self.js.get_last_msg(STREAM, self.subjects)
-        except NotFoundError:
-            return Position()
-        msg_id = (msg.headers or {}).get("Nats-Msg-Id", "")
-        service, _, nid = msg_id.partition(":")
-        if service != self.service or not nid.isdigit():
-            raise RuntimeError(f"last message on {self.subjects} has Nats-Msg-Id {msg_id!r}")
-        return Position(stream_seq=msg.seq or 0, notification_id=int(nid))
 
     async def step(self) -> bool:
         """Publish the next batch of stored events; False when there was none."""
         events = self._from_handed()
         if not events:
             notifications = await asyncio.to_thread(
-                self.app.recorder.select_notifications,
+                self.application.recorder.select_notifications,
                 self.position.notification_id, BATCH, inclusive_of_start=False,
             )
-            events = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
+            events = [(n.id, self.application.mapper.to_domain_event(n)) for n in notifications]
         if not events:
             return False
-        batch_id = uuid.uuid4().hex
-        last = len(events)
-        reply = None
-        for i, (nid, event) in enumerate(events, start=1):
-            subject, payload, headers = message(self.service, nid, event)
-            headers["Nats-Batch-Id"] = batch_id
-            headers["Nats-Batch-Sequence"] = str(i)
-            if i == 1:
-                headers["Nats-Expected-Last-Subject-Sequence"] = str(self.position.stream_seq)
-                headers["Nats-Expected-Last-Subject-Sequence-Subject"] = self.subjects
-            if i == last:
-                headers["Nats-Batch-Commit"] = "1"
-                reply = await self.nc.request(subject, payload, timeout=10, headers=headers)
-            else:
-                await self.nc.publish(subject, payload, headers=headers)
-        assert reply is not None
-        ack = _parse_ack(reply.data)
-        self.position = Position(stream_seq=ack["seq"], notification_id=events[-1][0])
-        self.published += last
+        batch = [relay_message(self.service, nid, event) for nid, event in events]
+        self.position = await self.publisher.publish(self.position, batch)
         return True
 
 
-def message(service: str, notification_id: int, event: Any) -> tuple[str, bytes, dict[str, str]]:
-    """Subject, CloudEvent payload and headers of one stored domain event on the shared log
-    (the atomic-batch headers and the order guard are added by the publisher)."""
-    subject, envelope = translate(service, event)
-    headers = {
-        "Nats-Msg-Id": f"{service}:{notification_id}",
-        "Content-Type": CONTENT_TYPE,
-        "Ce-Type": envelope.type,
-        "Ce-Tlp": envelope.tlp,
-    }
-    return subject, encode_envelope(envelope), headers
-
-
-def _parse_ack(data: bytes) -> dict:
-    resp = json.loads(data)
-    if "error" in resp:
-        raise APIError.from_error(resp["error"])
-    return resp
+def relay_message(service: str, notification_id: int, domain_event: Any) -> Message:
+    """A stored domain event of ``service`` as its message on the shared log."""
+    subject, envelope = translate(service, domain_event)
+    return message(service, notification_id, subject, envelope)
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -11,12 +11,19 @@ from pathlib import Path
 
 import msgspec
 
+from events.settings import SERVICES
+
 
 class Organisation(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     name: str
     kind: str  # movement, caucus, union, forum
     service: str
+    """The service it publishes through: one of ``events.settings.SERVICES``."""
+
+    def __post_init__(self) -> None:
+        if self.service not in SERVICES:
+            raise ValueError(f"organisation {self.id}: no service {self.service!r} (one of {', '.join(SERVICES)})")
 
 
 DEFAULT_ORGANISATIONS: tuple[Organisation, ...] = (

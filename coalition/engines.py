@@ -245,3 +245,62 @@ authorization {{
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+@dataclass
+class Engines:
+    """The platform's two engines: embedded in ``root`` unless COALITION_DATABASE_URL and
+    COALITION_NATS_URL name running servers. The one start-up used by ``coalition up``
+    and the benchmarks."""
+
+    root: Path
+    nats_password: str = ""
+    postgres: EmbeddedPostgres | None = None
+    nats: EmbeddedNats | None = None
+    database_url: str = ""
+    nats_url: str = ""
+
+    def start(self) -> Engines:
+        from events.settings import env
+
+        self.database_url = env("COALITION_DATABASE_URL") or ""
+        self.nats_url = env("COALITION_NATS_URL") or ""
+        if not self.database_url:
+            self.postgres = EmbeddedPostgres(self.root)
+            self.database_url = self.postgres.start()
+        if not self.nats_url:
+            self.nats = EmbeddedNats(self.root, password=self.nats_password)
+            self.nats_url = self.nats.start()
+        return self
+
+    def revive(self) -> None:
+        """An embedded engine that died comes back on the same port with the same data;
+        services and the projection reconnect by themselves."""
+        for engine in (self.postgres, self.nats):
+            if engine is None or engine.proc is None or engine.proc.poll() is None:
+                continue
+            name = type(engine).__name__.removeprefix("Embedded")
+            log.error("%s exited with %s; restarting it", name, engine.proc.returncode)
+            try:
+                engine.start()
+            except Exception as exc:  # noqa: BLE001 - the caller tries again on its next round
+                log.error("%s did not come back: %s", name, exc)
+                time.sleep(1.0)
+            else:
+                log.info("%s is back", name)
+
+    def pids(self) -> dict[str, int]:
+        running = {"postgres": self.postgres, "nats": self.nats}
+        return {name: e.proc.pid for name, e in running.items() if e is not None and e.proc is not None}
+
+    def stop(self) -> None:
+        if self.nats:
+            self.nats.stop()
+        if self.postgres:
+            self.postgres.stop()
+
+    def __enter__(self) -> Engines:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
