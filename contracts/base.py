@@ -12,6 +12,7 @@ Tlp = Literal["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"]
 """Traffic Light Protocol 2.0: who may see an event beyond its publisher."""
 
 TLP_ORDER: dict[str, int] = {"CLEAR": 0, "GREEN": 1, "AMBER": 2, "AMBER+STRICT": 3, "RED": 4}
+"""From least to most restricted: a marking passed on to what follows an item is never lowered."""
 
 OrgId = Annotated[str, Meta(min_length=2, max_length=40, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 ItemId = Annotated[str, Meta(min_length=1, max_length=64, description="id of a shared item (a UUID)")]

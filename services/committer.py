@@ -36,8 +36,6 @@ class GroupCommitter:
         self._on_commit = on_commit
         self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
         self._thread.start()
-        self.transactions = 0
-        self.commands = 0
 
     @staticmethod
     def _events(aggregates: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -113,7 +111,5 @@ class GroupCommitter:
         else:
             for _, done in batch:
                 done(None)
-        self.transactions += 1
-        self.commands += len(batch)
         if self._on_commit is not None:
             self._on_commit(recordings)

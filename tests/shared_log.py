@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import nats
 import psycopg
 from nats.js.api import DeliverPolicy
 
 from contracts import decode_envelope
+from events.settings import SERVICES
+
+if TYPE_CHECKING:
+    from coalition.launcher import Running
 
 
 @dataclass
@@ -79,3 +84,21 @@ def assert_exactly_once_in_order(database_url: str, published: list[Published], 
     assert len(ids) == len(set(ids)), f"{service}: duplicates on the shared log"
     assert ids == sorted(ids), f"{service}: published out of order"
     assert ids == stored_notifications(database_url, service), f"{service}: log and store differ"
+
+
+def stored_and_published(p: Running) -> tuple[int, int]:
+    """How many events all services have stored, and how many the shared log holds."""
+    with psycopg.connect(p.database_url) as conn:
+        stored = sum(
+            conn.execute(f"SELECT count(*) FROM {s}.{s}_events").fetchone()[0]  # noqa: S608
+            for s in SERVICES
+        )
+
+    async def count() -> int:
+        nc = await nats.connect(p.nats_url)
+        try:
+            return (await nc.jetstream().stream_info("COALITION")).state.messages
+        finally:
+            await nc.close()
+
+    return stored, asyncio.run(count())

@@ -5,8 +5,9 @@ from __future__ import annotations
 import httpx
 import psycopg
 
+from tests.bodies import ATTACK
 from tests.conftest import Running
-from tests.test_commands import ATTACK, stored_and_published
+from tests.shared_log import stored_and_published
 
 
 def test_no_key_is_401(platform: Running) -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import psutil
 
+from tests.bodies import ATTACK
 from tests.conftest import start_platform, stop_platform
-from tests.test_commands import ATTACK
 
 
 def test_up_demo_then_stop_then_up_again_keeps_everything(tmp_path: Path) -> None:

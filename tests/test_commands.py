@@ -2,48 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import httpx
-import nats
-import psycopg
 import pytest
 
+from tests.bodies import ATTACK, STRIKE, action
 from tests.conftest import Running
-
-ATTACK = {
-    "kind": "suspension", "targets": [{"kind": "member", "name": "A. Member"}],
-    "summary": "Suspended for sharing a picket-line photo", "severity": "high", "tlp": "GREEN",
-    "region": "London",
-}
-STRIKE = {
-    "employer": "Example Rail Ltd", "sector": "rail", "workplaces": ["Euston depot"],
-    "starts_on": "2026-12-01", "ends_on": "2026-12-03", "members_involved": 4000, "tlp": "CLEAR",
-}
-
-
-def action(refs: list[str]) -> dict:
-    return {"kind": "picket_support", "refs": refs, "where": "Euston station",
-            "when": "2026-12-01T06:00:00Z", "asks": "40 people on the picket", "tlp": "GREEN"}
-
-
-def stored_and_published(p: Running) -> tuple[int, int]:
-    """How many events all services have stored, and how many the shared log holds."""
-    with psycopg.connect(p.database_url) as conn:
-        stored = sum(
-            conn.execute(f"SELECT count(*) FROM {s}.{s}_events").fetchone()[0]  # noqa: S608
-            for s in ("momentum", "scg", "unions", "forum")
-        )
-
-    async def count() -> int:
-        nc = await nats.connect(p.nats_url)
-        try:
-            return (await nc.jetstream().stream_info("COALITION")).state.messages
-        finally:
-            await nc.close()
-
-    return stored, asyncio.run(count())
+from tests.shared_log import stored_and_published
 
 
 def test_each_publisher_reports_an_attack(platform: Running) -> None:

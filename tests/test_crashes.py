@@ -15,11 +15,16 @@ from contextlib import contextmanager
 import httpx
 import psycopg
 
-from projections.board.projector import apply_batch
 from events.replay import decode
+from projections.board.projector import apply_batch
+from tests.bodies import ATTACK
 from tests.conftest import Running
-from tests.shared_log import assert_exactly_once_in_order, board_rows, read_stream, stored_notifications
-from tests.test_commands import ATTACK
+from tests.shared_log import (
+    assert_exactly_once_in_order,
+    board_rows,
+    read_stream,
+    stored_notifications,
+)
 
 
 def wait_healthy(platform: Running, service: str, timeout: float = 60) -> None:

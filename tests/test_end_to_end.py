@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from tests.bodies import ATTACK, STRIKE, action
 from tests.conftest import Running
 from tests.shared_log import assert_exactly_once_in_order, read_stream
-from tests.test_commands import ATTACK, STRIKE, action
 
 
 def wait_for_log(platform: Running, expected_ids: set[str], timeout: float = 30) -> list:
