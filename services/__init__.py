@@ -1,1 +1,3 @@
-"""One Litestar app per organisation kind: momentum, scg, unions and the forum."""
+"""The write side: one module per organisation service (``momentum``, ``scg``, ``unions``,
+``forum``), each declaring its application and controllers; what they share (commands,
+domain model, group commit, relay) beside them."""
