@@ -10,7 +10,7 @@ tag field: that one rename is declared here, with ``msgspec.field(name="kind")``
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta
@@ -38,7 +38,7 @@ class Command(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     def sharing(self) -> Sharing:
         return Sharing(tlp=self.tlp, audience=self.audience, region=self.region, refs=list(self.refs))
 
-    def fields(self) -> dict[str, object]:
+    def fields(self) -> dict[str, Any]:
         """This command's own fields, by name, as its aggregate's event takes them."""
         return {name: getattr(self, name) for name in self.__struct_fields__ if name not in _COMMON}
 
