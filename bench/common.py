@@ -3,46 +3,32 @@
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from coalition.engines import Engines
+
 console = Console(stderr=True)
-
-
-@dataclass(frozen=True)
-class Engines:
-    database_url: str
-    nats_url: str
 
 
 @contextmanager
 def engines(data_dir: Path | None = None) -> Iterator[Engines]:
-    """Embedded PostgreSQL and NATS in a fresh folder, unless COALITION_DATABASE_URL and
-    COALITION_NATS_URL name external servers."""
-    db, nats = os.environ.get("COALITION_DATABASE_URL"), os.environ.get("COALITION_NATS_URL")
-    if db and nats:
-        yield Engines(db, nats)
-        return
-    from coalition.engines import EmbeddedNats, EmbeddedPostgres
-
+    """The platform's own engine start-up (``coalition.engines.Engines``): embedded
+    PostgreSQL and NATS in a fresh folder (or ``data_dir``), unless COALITION_DATABASE_URL
+    and COALITION_NATS_URL name running servers. Yields them started (``.database_url``,
+    ``.nats_url``) and stops them on the way out."""
     with tempfile.TemporaryDirectory(prefix="coalition-bench-") as tmp:
-        root = data_dir or Path(tmp)
-        pg, nc = EmbeddedPostgres(root), EmbeddedNats(root)
-        try:
-            db_url = db or pg.start()
-            nats_url = nats or nc.start()
-            yield Engines(db_url, nats_url)
+        running = Engines(data_dir or Path(tmp))
+        try:  # not ``with Engines(...)``: that would leave PostgreSQL running if NATS fails to start
+            yield running.start()
         finally:
-            nc.stop()
-            pg.stop()
+            running.stop()
 
 
 def median(values: list[float]) -> float:

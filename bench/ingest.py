@@ -16,8 +16,16 @@ import time
 from bench.common import median, report
 from bench.platform import board_position, platform, send, session, until_all_seen, watch_board
 from coalition.launcher import Running
-from services.application import application_for
-from services.domain.common import sharing
+from contracts.base import Target
+from services.application import open_application
+from services.commands import ReportAttack
+from services.momentum import MomentumApp
+
+
+class StockIngestApp(MomentumApp):
+    """The movement's application in a schema of its own, for the stock approach."""
+
+    name = "stockingest"
 
 
 async def ours(p: Running, n: int, concurrency: int) -> tuple[float, float]:
@@ -52,14 +60,14 @@ async def ours(p: Running, n: int, concurrency: int) -> tuple[float, float]:
 
 def stock(database_url: str, n: int, concurrency: int) -> float:
     """One ``Application.save()`` per command, one transaction each, C threads."""
-    app = application_for("stockingest", database_url)
-    share = sharing("GREEN", None, "London", [])
+    app = open_application(StockIngestApp, database_url)
+    command = ReportAttack(attack_kind="suspension", targets=[Target(kind="member", name="A")], summary="stock",
+                           severity="high", tlp="GREEN", region="London")
     per_thread = max(1, n // concurrency)
 
     def work() -> None:
         for _ in range(per_thread):
-            app.save(app.report_attack("momentum", kind="suspension", targets=[{"kind": "member", "name": "A"}],
-                                       summary="stock", severity="high", sources=[], occurred_at=None, share=share))
+            app.save(app.report_attack("momentum", command))
 
     threads = [threading.Thread(target=work) for _ in range(concurrency)]
     began = time.perf_counter()
