@@ -1,21 +1,23 @@
 """A realistic shared log, made fast, for the benchmarks.
 
-Commands go through the real domain: the services' aggregates (``services.domain``) are
-created and changed in memory, with the pure command methods of ``CoalitionApp`` where
-there are some, and their domain events are translated by ``services.translator`` — the
-relay's own translation — into CloudEvents on ``coalition.<service>.<aggregate>.<event>``
-with ``Nats-Msg-Id`` ``<service>:<notification id>``. So the stream holds exactly what the
+Commands go through the real domain: each service's application (``services.momentum``,
+``services.scg``, ``services.unions``, ``services.forum``) creates and changes its
+aggregates in memory with its pure command methods where it has them, and their domain
+events are turned into messages by ``services.relay.relay_message`` — the relay's own
+translation — as CloudEvents on ``coalition.<service>.<aggregate>.<event>`` with
+``Nats-Msg-Id`` ``<service>:<notification id>``. So the stream holds exactly what the
 relays would have published, only without the HTTP and PostgreSQL round trips.
 
 The mix, by command: attacks reported (15%), some resolved (5%), strikes called (2%),
 pickets scheduled on them (4%), solidarity requests (3%), actions called (10%), pledges to
 recent actions (40%), first triage of recent items by the forum (15%) and wins (6%).
-(Re-triage is left out: the relay cannot publish it today, see ``LogGenerator.triage``.)
+(Re-triage is left out, see ``LogGenerator.triage``.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import uuid
 from collections import Counter, deque
@@ -23,15 +25,26 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from events.settings import STREAM
+from msgspec.structs import asdict
+from nats.js.errors import APIError
+
+from contracts.base import Target
+from events.organisations import DEFAULT_ORGANISATIONS
 from events.policy import can_see
-from events.stream import connect, ensure_stream, subject_filter
-from events.relay import message
-from services.application import CoalitionApp, application_for, now_iso
+from events.publish import OrderedPublisher
+from events.settings import SERVICES, STREAM
+from events.stream import connect, ensure_stream
+from services.application import CampaignApp, ServiceApplication, open_application
+from services.commands import CallAction, CallStrike, MakePledge, RecordWin, ReportAttack, RequestSolidarity
 from services.domain.attacks import Attack
-from services.domain.common import Sharing, sharing
 from services.domain.industrial import Strike
+from services.domain.sharing import Sharing
 from services.domain.triage import Triage
+from services.forum import ForumApp
+from services.momentum import MomentumApp
+from services.relay import relay_message
+from services.scg import ScgApp
+from services.unions import UnionsApp
 
 #: The largest JetStream atomic batch the server accepts by default.
 BATCH = 1000
@@ -40,10 +53,10 @@ IN_FLIGHT = 4
 #: The eventsourcing application the stock-runner benchmark projects from.
 SOURCE = "benchsource"
 
-ORGS = {"momentum": ("momentum",), "scg": ("scg",), "unions": ("rmt", "fbu", "bfawu"), "forum": ("forum",)}
-SERVICE_OF = {org: service for service, orgs in ORGS.items() for org in orgs}
+SERVICE_OF = {org.id: org.service for org in DEFAULT_ORGANISATIONS}
 ALL_ORGS = tuple(SERVICE_OF)
-PUBLISHING = ("momentum", "scg", "rmt", "fbu", "bfawu")
+UNIONS = tuple(org for org, service in SERVICE_OF.items() if service == "unions")
+PUBLISHING = ("momentum", "scg", *UNIONS)
 
 REGIONS = (
     "London", "North West", "North East", "Yorkshire and the Humber", "West Midlands",
@@ -79,17 +92,27 @@ Entry = tuple[str, Any]
 """(service, domain event)"""
 
 
+class BenchSourceApp(ServiceApplication):
+    """The store the stock ``ProjectionRunner`` projects from: every service's events in
+    one application (schema ``benchsource``), as one service's relay would read them."""
+
+    name = SOURCE
+
+
 class LogGenerator:
     """Commands of the four services, in a plausible order, as domain events."""
 
     def __init__(self, seed: int = 2025, start: datetime | None = None) -> None:
         self.rng = random.Random(seed)
-        self.app = CoalitionApp()  # in memory: only its pure command methods are called
+        # in memory: only their pure command methods are called
+        self.unions = UnionsApp()
+        self.apps: dict[str, CampaignApp] = {
+            "momentum": MomentumApp(), "scg": ScgApp(), "unions": self.unions, "forum": ForumApp()}
         self.clock = start or datetime.now(UTC) - timedelta(days=180)
         self.actions: deque[tuple[str, str, Sharing]] = deque(maxlen=400)  # id, org, sharing
         self.items: deque[tuple[str, Sharing]] = deque(maxlen=4000)  # what the forum triages
         self.open_attacks: list[Attack] = []
-        self.strikes: deque[Strike] = deque(maxlen=100)
+        self.strikes: deque[tuple[Strike, list[str]]] = deque(maxlen=100)  # and its workplaces
         self.untriaged: list[tuple[str, Sharing]] = []
         self.counts: Counter[str] = Counter()
 
@@ -98,15 +121,22 @@ class LogGenerator:
         self.clock += timedelta(seconds=self.rng.randint(1, 90))
         return self.clock
 
-    def _share(self, org: str, refs: list[str] | None = None) -> Sharing:
+    def _app(self, org: str) -> Any:
+        """The application of the service ``org`` publishes through."""
+        return self.apps[SERVICE_OF[org]]
+
+    def _share(self, org: str, refs: list[str] | None = None) -> dict[str, Any]:
+        """A command's sharing fields (``tlp``, ``audience``, ``region``, ``refs``)."""
         r = self.rng.random()
         region = self.rng.choice(REGIONS) if self.rng.random() < 0.8 else None
         if r < 0.2:
-            return sharing("CLEAR", None, region, refs or [])
-        if r < 0.85:
-            return sharing("GREEN", None, region, refs or [])
-        audience = sorted({org, "forum", *self.rng.sample(ALL_ORGS, 2)})
-        return sharing("AMBER", audience, region, refs or [])
+            share = Sharing(tlp="CLEAR", region=region, refs=refs or [])
+        elif r < 0.85:
+            share = Sharing(tlp="GREEN", region=region, refs=refs or [])
+        else:
+            audience = sorted({org, "forum", *self.rng.sample(ALL_ORGS, 2)})
+            share = Sharing(tlp="AMBER", audience=audience, region=region, refs=refs or [])
+        return asdict(share)
 
     def _recent(self, seq: deque | list, scale: float) -> Any:
         """An element near the end: recent items get most of the attention."""
@@ -130,15 +160,15 @@ class LogGenerator:
     def attack(self) -> list[Entry]:
         org = self.rng.choice(PUBLISHING)
         n = 1 if self.rng.random() < 0.7 else self.rng.randint(2, 5)
-        targets = [{"kind": self.rng.choice(TARGET_KINDS), "name": f"{chr(65 + self.rng.randrange(26))}. Member",
-                    "ref": None} for _ in range(n)]
+        targets = [Target(kind=self.rng.choice(TARGET_KINDS), name=f"{chr(65 + self.rng.randrange(26))}. Member")
+                   for _ in range(n)]
         kind = self.rng.choice(ATTACK_KINDS)
-        attack = self.app.report_attack(
-            org, kind=kind, targets=targets, severity=self.rng.choice(SEVERITIES),
+        attack = self._app(org).report_attack(org, ReportAttack(
+            attack_kind=kind, targets=targets, severity=self.rng.choice(SEVERITIES),
             summary=f"{kind.replace('_', ' ').capitalize()} of {n} in {self.rng.choice(LOCAL_GROUPS)}, reported by {org}",
             sources=["Letter from the party"] if self.rng.random() < 0.3 else [],
-            occurred_at=self._tick(), share=self._share(org),
-        )
+            occurred_at=self._tick(), **self._share(org),
+        ))
         self.open_attacks.append(attack)
         if len(self.open_attacks) > 6000:
             del self.open_attacks[:2000]
@@ -152,48 +182,44 @@ class LogGenerator:
         attack = self.open_attacks[i]
         self.open_attacks[i] = self.open_attacks[-1]
         self.open_attacks.pop()
-        # CoalitionApp.resolve_attack, less the load
-        attack.resolve(attack.org, self.rng.choice(OUTCOMES), "Outcome after the appeal", now_iso(self._tick()),
-                       attack.sharing)
+        # PublisherApp.resolve_attack, less the load
+        attack.resolve(self.rng.choice(OUTCOMES), "Outcome after the appeal", self._tick())
         return self._emit(SERVICE_OF[attack.org], attack)
 
     def strike(self) -> list[Entry]:
-        org = self.rng.choice(ORGS["unions"])
+        org = self.rng.choice(UNIONS)
         employer, sector = self.rng.choice(EMPLOYERS)
         start = (self.clock + timedelta(days=self.rng.randint(7, 30))).date()
-        strike = self.app.call_strike(
-            org, employer=employer, sector=sector,
-            workplaces=[f"{employer.split()[0]} {w}" for w in self.rng.sample(("depot", "works", "station", "yard"), 2)],
-            starts_on=start.isoformat(), ends_on=(start + timedelta(days=self.rng.randint(1, 5))).isoformat(),
-            members_involved=self.rng.randint(50, 20000), occurred_at=self._tick(), share=self._share(org),
-        )
-        self.strikes.append(strike)
+        workplaces = [f"{employer.split()[0]} {w}" for w in self.rng.sample(("depot", "works", "station", "yard"), 2)]
+        strike = self.unions.call_strike(org, CallStrike(
+            employer=employer, sector=sector, workplaces=workplaces,
+            starts_on=start, ends_on=start + timedelta(days=self.rng.randint(1, 5)),
+            members_involved=self.rng.randint(50, 20000), occurred_at=self._tick(), **self._share(org),
+        ))
+        self.strikes.append((strike, workplaces))
         self._item(str(strike.id), strike.sharing)
         return self._emit("unions", strike)
 
     def picket(self) -> list[Entry]:
         if not self.strikes:
             return self.strike()
-        strike = self._recent(self.strikes, 10)
-        strike_id = str(strike.id)
-        # CoalitionApp.schedule_picket, less the load
-        base = strike.sharing
-        share = sharing(base["tlp"], base["audience"], base["region"], [strike_id])
-        picket = str(uuid.uuid4())
+        strike, workplaces = self._recent(self.strikes, 10)
         when = self.clock + timedelta(days=self.rng.randint(7, 30), hours=self.rng.randint(5, 8))
-        strike.schedule_picket(strike.org, picket, f"{self.rng.choice(strike.workplaces)}, main gate", now_iso(when),
-                               "People from 6am, flasks welcome", now_iso(self._tick()), share)
-        self._item(picket, share)
-        return self._emit("unions", strike)
+        # UnionsApp.schedule_picket, less the load
+        picket = strike.schedule_picket(f"{self.rng.choice(workplaces)}, main gate", when,
+                                        "People from 6am, flasks welcome", self._tick())
+        entries = self._emit("unions", strike)
+        self._item(picket, entries[-1][1].sharing)
+        return entries
 
     def solidarity(self) -> list[Entry]:
-        org = self.rng.choice(ORGS["unions"])
-        refs = [str(self._recent(self.strikes, 10).id)] if self.strikes else []
-        request = self.app.request_solidarity(
-            org, help=self.rng.sample(HELP, self.rng.randint(1, 3)),
+        org = self.rng.choice(UNIONS)
+        refs = [str(self._recent(self.strikes, 10)[0].id)] if self.strikes else []
+        request = self.unions.request_solidarity(org, RequestSolidarity(
+            help=self.rng.sample(HELP, self.rng.randint(1, 3)),
             summary="Support the picket lines and the hardship fund", occurred_at=self._tick(),
-            share=self._share(org, refs),
-        )
+            **self._share(org, refs),
+        ))
         self._item(str(request.id), request.sharing)
         return self._emit("unions", request)
 
@@ -202,12 +228,12 @@ class LogGenerator:
         people = self.rng.choice((10, 20, 40, 100, 200))
         wanted = None if self.rng.random() < 0.5 else people
         kind = self.rng.choice(ACTION_KINDS)
-        action = self.app.call_action(
-            org, kind=kind, where=f"{self.rng.choice(LOCAL_GROUPS)} town hall",
+        action = self._app(org).call_action(org, CallAction(
+            action_kind=kind, where=f"{self.rng.choice(LOCAL_GROUPS)} town hall",
             when=self.clock + timedelta(days=self.rng.randint(1, 21), hours=self.rng.randint(8, 19)),
             asks=f"{people} people to {kind.replace('_', ' ')}", people_wanted=wanted,
-            occurred_at=self._tick(), share=self._share(org, self._refs()),
-        )
+            occurred_at=self._tick(), **self._share(org, self._refs()),
+        ))
         self.actions.append((str(action.id), org, action.sharing))
         self._item(str(action.id), action.sharing)
         return self._emit(SERVICE_OF[org], action)
@@ -217,14 +243,13 @@ class LogGenerator:
             return self.action()
         action_id, publisher, share = self._recent(self.actions, 40)
         org = self.rng.choice(ALL_ORGS)
-        if not can_see(org, publisher, share["tlp"], share["audience"]):
+        if not can_see(org, publisher, share.tlp, share.audience):
             org = publisher
         group = f"{org.capitalize()} {self.rng.choice(LOCAL_GROUPS)}" if org == "momentum" else None
-        pledge = self.app.pledge(
-            org, action_id, people=self.rng.randint(1, 15), group=group,
+        pledge = self._app(org).pledge(org, action_id, share, MakePledge(
+            people=self.rng.randint(1, 15), group=group,
             note="We will be there" if self.rng.random() < 0.3 else None, occurred_at=self._tick(),
-            share=sharing(share["tlp"], share["audience"], share["region"], [action_id]),
-        )
+        ))
         return self._emit(SERVICE_OF[org], pledge)
 
     def triage(self) -> list[Entry]:
@@ -240,16 +265,17 @@ class LogGenerator:
         self.untriaged.pop()
         status, priority = self.rng.choice(STATUSES), self.rng.choice(PRIORITIES)
         note = "Coordinators on it" if self.rng.random() < 0.3 else None
-        share = sharing(share["tlp"], share["audience"], share["region"], [item])
-        # CoalitionApp.triage of an item without a triage record yet
-        record = Triage(item, "forum", status, priority, note, now_iso(self._tick()), share)
+        # ForumApp.triage of an item without a triage record yet, at the generator's time
+        record = Triage(item, "forum", status, priority, note, self._tick(), share.passed_on(item))
         return self._emit("forum", record)
 
     def win(self) -> list[Entry]:
         org = self.rng.choice(ALL_ORGS)
         kind = self.rng.choice(WIN_KINDS)
-        win = self.app.record_win(org, kind=kind, summary=f"A {kind.replace('_', ' ')} after weeks of pressure",
-                                  occurred_at=self._tick(), share=self._share(org, self._refs()))
+        win = self._app(org).record_win(org, RecordWin(
+            win_kind=kind, summary=f"A {kind.replace('_', ' ')} after weeks of pressure",
+            occurred_at=self._tick(), **self._share(org, self._refs()),
+        ))
         return self._emit(SERVICE_OF[org], win)
 
     # the log ---------------------------------------------------------------
@@ -275,33 +301,22 @@ class LogGenerator:
                 + c["SolidarityRequest.Requested"] + c["Action.Called"] + c["Win.Recorded"])
 
 
-async def _last_notification(js: Any, service: str) -> int:
-    """The notification id of this service's last message on the stream (0 if none), so
-    a second fill continues each service's numbering instead of being deduplicated."""
-    from nats.js.errors import NotFoundError
-
-    try:
-        msg = await js.get_last_msg(STREAM, subject_filter(service))
-    except NotFoundError:
-        return 0
-    _, _, nid = (msg.headers or {}).get("Nats-Msg-Id", "").partition(":")
-    return int(nid) if nid.isdigit() else 0
-
-
 async def fill_stream(nats_url: str, count: int, progress: Callable[[int, int], None] | None = None,
                       *, seed: int = 2025, generator: LogGenerator | None = None) -> int:
     """Publish ``count`` events to the COALITION stream in JetStream atomic batches of up to
-    1000 (a few in flight at once); returns the stream's last sequence."""
-    import json
+    1000 (a few in flight at once); returns the stream's last sequence.
 
-    from nats.js.errors import APIError
-
+    Unlike a relay (``events.publish.OrderedPublisher``), a batch mixes the services, as
+    the log does, and is not guarded by an expected sequence, so that several can be in
+    flight. Each service's numbering continues from its last message on the stream, so a
+    second fill is not taken for duplicates."""
     gen = generator or LogGenerator(seed)
     nc = await connect(nats_url, "bench-logdata", persistent=False)
     try:
         js = nc.jetstream(timeout=30)
         await ensure_stream(js)
-        nids = {service: await _last_notification(js, service) for service in ORGS}
+        nids = {service: (await OrderedPublisher(nc, service).read_position()).notification_id
+                for service in SERVICES}
         pending: deque[asyncio.Task] = deque()
         last_seq = 0
         done = 0
@@ -322,25 +337,20 @@ async def fill_stream(nats_url: str, count: int, progress: Callable[[int, int], 
             batch = []
             for service, event in entries:
                 nids[service] += 1
-                batch.append(message(service, nids[service], event))
+                batch.append(relay_message(service, nids[service], event))
                 if len(batch) >= BATCH:
                     break
             if not batch:
                 break
             batch_id = uuid.uuid4().hex
-            for i, (subject, payload, headers) in enumerate(batch[:-1], start=1):
-                headers["Nats-Batch-Id"] = batch_id
-                headers["Nats-Batch-Sequence"] = str(i)
-                await nc.publish(subject, payload, headers=headers)
-            subject, payload, headers = batch[-1]
-            headers.update({"Nats-Batch-Id": batch_id, "Nats-Batch-Sequence": str(len(batch)),
-                            "Nats-Batch-Commit": "1"})
-
-            async def commit(subject: str = subject, payload: bytes = payload,
-                             headers: dict[str, str] = headers, size: int = len(batch)) -> tuple[Any, int]:
-                return await nc.request(subject, payload, timeout=30, headers=headers), size
-
-            pending.append(asyncio.ensure_future(commit()))
+            for i, msg in enumerate(batch, start=1):
+                headers = dict(msg.headers, **{"Nats-Batch-Id": batch_id, "Nats-Batch-Sequence": str(i)})
+                if i < len(batch):
+                    await nc.publish(msg.subject, msg.payload, headers=headers)
+                    continue
+                headers["Nats-Batch-Commit"] = "1"
+                commit = nc.request(msg.subject, msg.payload, timeout=30, headers=headers)
+                pending.append(asyncio.ensure_future(_sized(commit, len(batch))))
             while len(pending) >= IN_FLIGHT or (pending and pending[0].done()):
                 await settle(pending.popleft())
         while pending:
@@ -351,12 +361,17 @@ async def fill_stream(nats_url: str, count: int, progress: Callable[[int, int], 
         await nc.close()
 
 
-def fill_store(database_url: str, count: int, *, seed: int = 2025, service: str = SOURCE,
-               chunk: int = 1000) -> CoalitionApp:
+async def _sized(commit: Any, size: int) -> tuple[Any, int]:
+    """A batch's commit reply, with how many messages it commits."""
+    return await commit, size
+
+
+def fill_store(database_url: str, count: int, *, seed: int = 2025, chunk: int = 1000) -> BenchSourceApp:
     """Save ``count`` events of the same mix into a real eventsourcing application store
-    (table ``<service>_events`` in schema ``<service>``), ``chunk`` events per transaction;
-    returns the application (its recorder's max notification id is the last event)."""
-    app = application_for(service, database_url)
+    (table ``benchsource_events`` in schema ``benchsource``), ``chunk`` events per
+    transaction; returns the application (its recorder's max notification id is the last
+    event, its ``generator`` what was saved)."""
+    app = open_application(BenchSourceApp, database_url)
     gen = LogGenerator(seed)
     events: list[Any] = []
     for _, event in gen.entries(count):

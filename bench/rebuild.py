@@ -115,8 +115,8 @@ class StockBoardProjection(Projection[StockBoardView]):
         share = e.sharing
         self.view.insert_item({
             "id": item, "kind": kind, "org": e.org, "service": SOURCE, "title": title, "summary": summary,
-            "status": "new", "priority": priority, "tlp": share["tlp"], "audience": share["audience"],
-            "region": share["region"], "refs": share["refs"], "detail": detail, "people_wanted": people_wanted,
+            "status": "new", "priority": priority, "tlp": share.tlp, "audience": share.audience,
+            "region": share.region, "refs": share.refs, "detail": detail, "people_wanted": people_wanted,
             "created_at": e.timestamp, "updated_at": e.timestamp,
             "created_seq": tracking.notification_id, "updated_seq": tracking.notification_id,
         }, tracking)
@@ -127,12 +127,12 @@ class StockBoardProjection(Projection[StockBoardView]):
 
     @process_event.register(Attack.Reported)
     def _attack_reported(self, e: Any, tracking: Tracking) -> None:
-        names = ", ".join(t.get("name") or t["kind"] for t in e.targets)
+        names = ", ".join(t.name or t.kind for t in e.targets)
         priority = {"high": "high", "critical": "urgent"}.get(e.severity, "normal")
         self._item(e, tracking, item=str(e.originator_id), kind="attack",
                    title=f"{ATTACK_TITLES[e.attack_kind]}: {names}", summary=e.summary, priority=priority,
                    detail={"attack_kind": e.attack_kind, "severity": e.severity,
-                           "targets": [{"kind": t["kind"], "name": t.get("name")} for t in e.targets]})
+                           "targets": [{"kind": t.kind, "name": t.name} for t in e.targets]})
 
     @process_event.register(Attack.Resolved)
     def _attack_resolved(self, e: Any, tracking: Tracking) -> None:
@@ -144,12 +144,12 @@ class StockBoardProjection(Projection[StockBoardView]):
         self._item(e, tracking, item=str(e.originator_id), kind="strike", title=f"{e.employer} strike ({e.sector})",
                    summary=f"{e.members_involved:,} members, {e.starts_on} to {e.ends_on}: " + ", ".join(e.workplaces),
                    detail={"employer": e.employer, "sector": e.sector, "workplaces": e.workplaces,
-                           "starts_on": e.starts_on, "ends_on": e.ends_on, "members_involved": e.members_involved})
+                           "starts_on": str(e.starts_on), "ends_on": str(e.ends_on), "members_involved": e.members_involved})
 
     @process_event.register(Strike.PicketScheduled)
     def _picket_scheduled(self, e: Any, tracking: Tracking) -> None:
         self._item(e, tracking, item=e.picket, kind="picket", title=f"Picket: {e.where}", summary=e.needs,
-                   detail={"where": e.where, "when": e.when, "strike": str(e.originator_id)})
+                   detail={"where": e.where, "when": e.when.isoformat(), "strike": str(e.originator_id)})
 
     @process_event.register(SolidarityRequest.Requested)
     def _solidarity_requested(self, e: Any, tracking: Tracking) -> None:
@@ -160,7 +160,7 @@ class StockBoardProjection(Projection[StockBoardView]):
     def _action_called(self, e: Any, tracking: Tracking) -> None:
         self._item(e, tracking, item=str(e.originator_id), kind="action",
                    title=f"{e.action_kind.replace('_', ' ').capitalize()}: {e.where}", summary=e.asks,
-                   detail={"action_kind": e.action_kind, "where": e.where, "when": e.when},
+                   detail={"action_kind": e.action_kind, "where": e.where, "when": e.when.isoformat()},
                    people_wanted=e.people_wanted)
 
     @process_event.register(Pledge.Made)
@@ -174,14 +174,9 @@ class StockBoardProjection(Projection[StockBoardView]):
                    summary=e.summary, detail={"win_kind": e.win_kind})
 
     @process_event.register(Triage.Opened)
-    def _triage_opened(self, e: Any, tracking: Tracking) -> None:
-        self.view.update_status(e.item, e.status, e.priority, {"triaged_by": e.org, "triage_note": e.note},
-                                e.timestamp, tracking)
-
     @process_event.register(Triage.Triaged)
     def _triaged(self, e: Any, tracking: Tracking) -> None:
-        item = e.sharing["refs"][0] if e.sharing["refs"] else ""
-        self.view.update_status(item, e.status, e.priority, {"triaged_by": e.org, "triage_note": e.note},
+        self.view.update_status(e.item, e.status, e.priority, {"triaged_by": e.org, "triage_note": e.note},
                                 e.timestamp, tracking)
 
 
