@@ -31,3 +31,17 @@ def test_fanout_quick_loses_nothing() -> None:
     assert figures["p99_ms"] > 0, figures
     assert figures["baseline_lost"] == 0, figures
     assert figures["baseline_p99_ms"] > 0, figures
+
+
+def test_fanout_options_from_the_command_line() -> None:
+    """``python -m bench fanout`` imports ``bench.fanout`` and calls its ``main``; the
+    options it parses are what every worker process is handed."""
+    import bench.fanout
+    from bench.fanout.cli import parse
+    from bench.fanout.options import MODES
+
+    assert callable(bench.fanout.main)
+    quick = parse(["--quick", "--ack", "all"])
+    assert (quick.subscribers, quick.rate, quick.seconds, quick.runs) == (10, 100.0, 2.0, 1)
+    assert quick.ack == "all" and quick.modes == MODES
+    assert parse(["--only", "ordered"]).modes == ("ordered",)
