@@ -28,8 +28,14 @@ class Triage(Aggregate):
         self.status = status
         self.priority = priority
 
-    @event("Triaged")
     def triage(self, item: str, org: str, status: Status, priority: Priority, note: str | None,
                occurred_at: datetime, sharing: Sharing) -> None:
+        """A new status and priority for the item."""
+        self._triaged(org, status, priority, note, occurred_at, sharing, item=item)
+
+    @event("Triaged")
+    def _triaged(self, org: str, status: Status, priority: Priority, note: str | None,
+                 occurred_at: datetime, sharing: Sharing, item: str | None = None) -> None:
+        # ``item`` last, with a default: Triaged events stored before it was recorded lack it
         self.status = status
         self.priority = priority

@@ -122,10 +122,6 @@ def test_an_attack_stored_the_old_way_loads_in_the_application() -> None:
     assert again.outcome == "reinstated"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Triage.Triaged events stored before 0170b7e carry no 'item'; the mapper leaves it absent "
-    "and Triage.triage() requires it, so the record cannot be loaded (TypeError) and the forum "
-    "can never triage that item again"))
 def test_an_item_triaged_twice_before_triaged_named_its_item_can_be_triaged_again() -> None:
     forum = ForumApp(env=IN_MEMORY)
     item = new_id()
