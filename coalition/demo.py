@@ -100,11 +100,11 @@ async def scenario(d: Demo) -> None:
     say("the movement calls picket support: 40 people at Euston")
     action = await d.post("momentum", "momentum", "/v1/actions", {
         "kind": "picket_support", "refs": [strike, pickets[0]], "where": "Euston station",
-        "when": _at(7, 6), "asks": "40 people on the picket", "tlp": "GREEN",
+        "when": _at(7, 6), "asks": "40 people on the picket", "people_wanted": 40, "tlp": "GREEN",
     })
     rally = await d.post("scg", "scg", "/v1/actions", {
         "kind": "rally", "refs": [mp], "where": "Parliament Square", "when": _at(3, 18),
-        "asks": "200 people to stand with the MP", "tlp": "GREEN",
+        "asks": "200 people to stand with the MP", "people_wanted": 200, "tlp": "GREEN",
     })
     await d.on_board(action, rally, mp, suspension)
     say("local groups, the caucus and the FBU pledge")
@@ -127,7 +127,8 @@ async def scenario(d: Demo) -> None:
     say("the forum calls a national day of action for the MP, in every constituency")
     day = await d.post("forum", "forum", "/v1/actions", {
         "kind": "lobby", "refs": [mp], "where": "Constituency offices across the country",
-        "when": _at(10, 12), "asks": "1,500 people at constituency offices", "tlp": "GREEN",
+        "when": _at(10, 12), "asks": "1,500 people at constituency offices", "people_wanted": 1500,
+        "tlp": "GREEN",
     })
     await d.on_board(day)
     d.ids.update(action=action, rally=rally, strike=strike, day=day)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from contracts.base import Contract, OrgId, Severity, ShortText, Target, Text
+from msgspec import Meta
+
+from contracts.base import Contract, ItemId, OrgId, Severity, ShortText, Target, Text
 
 AttackKind = Literal[
     "suspension", "expulsion", "proscription", "whip_removed", "disciplinary_threat",
@@ -12,16 +14,18 @@ AttackKind = Literal[
     "media_smear", "other",
 ]
 Outcome = Literal["reinstated", "overturned", "upheld", "withdrawn", "in_legal_process", "other"]
+Targets = Annotated[list[Target], Meta(max_length=200, description="who is attacked (at most 200)")]
+Sources = Annotated[list[ShortText], Meta(max_length=50, description="where it is known from (at most 50)")]
 
 
 class AttackReported(Contract, frozen=True, tag="attack.reported.v1"):
     """An attack on members or organisations of the coalition has been reported."""
 
     attack_kind: AttackKind
-    targets: list[Target]
+    targets: Targets
     summary: Text
     severity: Severity = "medium"
-    sources: list[ShortText] = []
+    sources: Sources = []
 
 
 class AttackUpdated(Contract, frozen=True, tag="attack.updated.v1"):
@@ -29,13 +33,13 @@ class AttackUpdated(Contract, frozen=True, tag="attack.updated.v1"):
 
     summary: Text | None = None
     severity: Severity | None = None
-    targets: list[Target] | None = None
+    targets: Targets | None = None
 
 
 class AttackCorroborated(Contract, frozen=True, tag="attack.corroborated.v1"):
     """Another organisation confirms a reported attack (provenance: who knew what)."""
 
-    attack: str
+    attack: ItemId
     evidence: Text | None = None
 
 
@@ -46,4 +50,4 @@ class AttackResolved(Contract, frozen=True, tag="attack.resolved.v1"):
     summary: Text | None = None
 
 
-__all__ = ["AttackCorroborated", "AttackReported", "AttackResolved", "AttackUpdated", "OrgId"]
+__all__ = ["AttackCorroborated", "AttackReported", "AttackResolved", "AttackUpdated", "OrgId", "Sources", "Targets"]

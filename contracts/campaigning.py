@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from msgspec import Meta
 
-from contracts.base import Contract, OrgId, ShortText, Text
+from contracts.base import Contract, ItemId, Moment, OrgIds, People, ShortText, Text
 
 ActionKind = Literal[
     "picket_support", "rally", "lobby", "motion", "phonebank", "statement", "mp_visit", "online"
@@ -22,16 +21,16 @@ class ActionCalled(Contract, frozen=True, tag="action.called.v1"):
 
     action_kind: ActionKind
     where: ShortText
-    when: datetime
+    when: Moment
     asks: Text
-    people_wanted: Annotated[int, Meta(ge=0)] | None = None
+    people_wanted: People | None = None
 
 
 class ActionPledged(Contract, frozen=True, tag="action.pledged.v1"):
     """An organisation or local group pledges support to an action."""
 
-    action: str
-    people: Annotated[int, Meta(ge=0)] = 0
+    action: ItemId
+    people: People = 0
     note: Text | None = None
     group: ShortText | None = None
 
@@ -39,7 +38,7 @@ class ActionPledged(Contract, frozen=True, tag="action.pledged.v1"):
 class ActionCompleted(Contract, frozen=True, tag="action.completed.v1"):
     """An action took place: turnout and outcome."""
 
-    turnout: Annotated[int, Meta(ge=0)] | None = None
+    turnout: Annotated[int, Meta(ge=0, le=100_000_000)] | None = None
     outcome: Text | None = None
 
 
@@ -48,7 +47,7 @@ class MotionTabled(Contract, frozen=True, tag="motion.tabled.v1"):
 
     title: ShortText
     text: Text
-    sponsors: list[ShortText] = []
+    sponsors: Annotated[list[ShortText], Meta(max_length=200)] = []
 
 
 class StatementPublished(Contract, frozen=True, tag="statement.published.v1"):
@@ -56,7 +55,7 @@ class StatementPublished(Contract, frozen=True, tag="statement.published.v1"):
 
     title: ShortText
     text: Text
-    signatories: list[OrgId] = []
+    signatories: OrgIds = []
 
 
 class WinRecorded(Contract, frozen=True, tag="win.recorded.v1"):

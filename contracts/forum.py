@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Literal
+from datetime import date
+from typing import Annotated, Literal
 
-from contracts.base import Contract, OrgId, ShortText, Text
+from msgspec import Meta
+
+from contracts.base import Contract, ItemId, LogPosition, Moment, OrgId, OrgIds, ShortText, Text
 
 Status = Literal["new", "acknowledged", "responding", "monitoring", "resolved", "closed"]
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -23,7 +25,7 @@ class ResponseOpened(Contract, frozen=True, tag="response.opened.v1"):
 class ItemTriaged(Contract, frozen=True, tag="item.triaged.v1"):
     """Coordinators set an item's status and priority."""
 
-    item: str
+    item: ItemId
     status: Status
     priority: Priority = "normal"
     note: Text | None = None
@@ -32,7 +34,7 @@ class ItemTriaged(Contract, frozen=True, tag="item.triaged.v1"):
 class ItemEscalated(Contract, frozen=True, tag="item.escalated.v1"):
     """Nobody acknowledged an item in time."""
 
-    item: str
+    item: ItemId
     reason: Text
 
 
@@ -41,7 +43,7 @@ class TaskAssigned(Contract, frozen=True, tag="task.assigned.v1"):
 
     assignee: OrgId
     task: Text
-    due: datetime | None = None
+    due: Moment | None = None
 
 
 class TaskDone(Contract, frozen=True, tag="task.done.v1"):
@@ -55,15 +57,15 @@ class DecisionProposed(Contract, frozen=True, tag="decision.proposed.v1"):
 
     question: Text
     method: Literal["consent", "majority", "coordinator_call"]
-    options: list[ShortText]
-    board_position: int
+    options: Annotated[list[ShortText], Meta(max_length=50)]
+    board_position: LogPosition
     review_on: date | None = None
 
 
 class DecisionPositionTaken(Contract, frozen=True, tag="decision.position_taken.v1"):
     """An organisation's position on a proposed decision."""
 
-    decision: str
+    decision: ItemId
     position: Position
     reason: Text | None = None
 
@@ -73,8 +75,8 @@ class DecisionMade(Contract, frozen=True, tag="decision.made.v1"):
 
     outcome: ShortText
     rationale: Text
-    decided_by: list[OrgId]
-    board_position: int
+    decided_by: OrgIds
+    board_position: LogPosition
 
 
 class ReviewRecorded(Contract, frozen=True, tag="review.recorded.v1"):

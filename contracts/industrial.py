@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Literal
 
 from msgspec import Meta
 
-from contracts.base import Contract, ShortText, Text
+from contracts.base import PLAIN, Contract, ItemId, Moment, ShortText, Text
 
-Sector = Annotated[str, Meta(min_length=2, max_length=60)]
+Sector = Annotated[str, Meta(min_length=2, max_length=60, pattern=PLAIN)]
 Help = Literal["people_on_picket", "strike_fund", "motions", "mp_visit", "statements", "other"]
+Workplaces = Annotated[list[ShortText], Meta(max_length=500, description="at most 500")]
+Members = Annotated[int, Meta(ge=1, le=10_000_000)]
+Helps = Annotated[list[Help], Meta(max_length=10)]
 
 
 class DisputeDeclared(Contract, frozen=True, tag="dispute.declared.v1"):
@@ -35,28 +38,28 @@ class StrikeCalled(Contract, frozen=True, tag="strike.called.v1"):
 
     employer: ShortText
     sector: Sector
-    workplaces: list[ShortText]
+    workplaces: Workplaces
     starts_on: date
     ends_on: date
-    members_involved: Annotated[int, Meta(ge=1)]
+    members_involved: Members
 
 
 class PicketScheduled(Contract, frozen=True, tag="picket.scheduled.v1"):
     """A picket line during a strike: where, when, what is needed."""
 
-    picket: str
-    strike: str
+    picket: ItemId
+    strike: ItemId
     where: ShortText
-    when: datetime
+    when: Moment
     needs: Text | None = None
-    lat: float | None = None
-    lon: float | None = None
+    lat: Annotated[float, Meta(ge=-90, le=90)] | None = None
+    lon: Annotated[float, Meta(ge=-180, le=180)] | None = None
 
 
 class SolidarityRequested(Contract, frozen=True, tag="solidarity.requested.v1"):
     """A union asks the coalition for help with a dispute."""
 
-    help: list[Help]
+    help: Helps
     summary: Text
 
 

@@ -12,7 +12,6 @@ left to the caller, so that the HTTP layer can commit concurrent commands togeth
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import UTC, datetime
 from typing import ClassVar, TypeVar
@@ -32,18 +31,11 @@ from services.persistence import MsgspecMapper
 
 A = TypeVar("A", bound=Aggregate)
 S = TypeVar("S", bound="ServiceApplication")
-_PEOPLE = re.compile(r"(\d[\d,]*)\s+(?:people|members|volunteers|activists|supporters)", re.I)
 
 
 def utc(at: datetime | None = None) -> datetime:
     """``at`` (or now) in UTC: every time on the log is UTC."""
     return (at or datetime.now(UTC)).astimezone(UTC)
-
-
-def people_in(asks: str) -> int | None:
-    """'40 people on the picket' → 40: an ask's head count when none was given."""
-    match = _PEOPLE.search(asks)
-    return int(match.group(1).replace(",", "")) if match else None
 
 
 class ServiceApplication(Application[uuid.UUID]):
@@ -75,10 +67,8 @@ class CampaignApp(ServiceApplication):
     """Actions, pledges and wins: what every service that campaigns offers."""
 
     def call_action(self, org: str, cmd: CallAction) -> Action:
-        fields = cmd.fields()
-        if cmd.people_wanted is None:
-            fields["people_wanted"] = people_in(cmd.asks)
-        fields["when"] = utc(cmd.when)
+        """An action; its head count is ``people_wanted``, never read out of ``asks``."""
+        fields = dict(cmd.fields(), when=utc(cmd.when))
         return Action(org=org, occurred_at=utc(cmd.occurred_at), sharing=cmd.sharing(), **fields)
 
     def pledge(self, org: str, action: str, action_sharing: Sharing, cmd: MakePledge) -> Pledge:

@@ -1,7 +1,10 @@
 """The commands partners send: JSON bodies of the public HTTP API (msgspec Structs).
 
 These are the fields partners code against; they are validated on the way in, and a
-bad one gets a 400 that names the field. ``org`` may be given, but only as the caller.
+bad one gets a 400 that names the field. The limits are the contracts' own (``contracts.base``:
+text without control characters, bounded strings, lists and numbers, instants between 1900
+and 2200), so nothing accepted here can be refused downstream. ``org`` may be given, but
+only as the caller.
 A field keeps its name from here to the contract; where the API says ``kind``, the code
 says ``attack_kind`` (``action_kind``, ``win_kind``), because ``kind`` is the contracts'
 tag field: that one rename is declared here, with ``msgspec.field(name="kind")``.
@@ -9,31 +12,36 @@ tag field: that one rename is declared here, with ``msgspec.field(name="kind")``
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta
 
-from contracts.attacks import AttackKind, Outcome
-from contracts.base import ItemId, OrgId, Region, Severity, ShortText, Target, Text, Tlp
+from contracts.attacks import AttackKind, Outcome, Sources, Targets
+from contracts.base import Audience, Moment, OrgId, People, Refs, Region, Severity, ShortText, Text, Tlp, check_times
 from contracts.campaigning import ActionKind, WinKind
 from contracts.forum import Priority, Status
-from contracts.industrial import Help, Sector
+from contracts.industrial import Helps, Members, Sector, Workplaces
 from services.domain.sharing import Sharing
 
-People = Annotated[int, Meta(ge=0, le=1_000_000)]
+
+class Body(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What every command body is: no unknown field, every instant within the contracts' years."""
+
+    def __post_init__(self) -> None:
+        check_times(self)
 
 
-class Command(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class Command(Body, frozen=True, kw_only=True):
     """Fields every publishing command may carry."""
 
     org: OrgId | None = None
     tlp: Tlp = "GREEN"
-    audience: list[OrgId] | None = None
+    audience: Audience | None = None
     region: Region | None = None
-    refs: list[ItemId] = []
-    occurred_at: datetime | None = None
+    refs: Refs = []
+    occurred_at: Moment | None = None
 
     def sharing(self) -> Sharing:
         return Sharing(tlp=self.tlp, audience=self.audience, region=self.region, refs=list(self.refs))
@@ -50,18 +58,18 @@ class ReportAttack(Command, frozen=True):
     """Report an attack on members or organisations."""
 
     attack_kind: AttackKind = msgspec.field(name="kind")
-    targets: Annotated[list[Target], Meta(min_length=1, max_length=200)]
+    targets: Annotated[Targets, Meta(min_length=1)]
     summary: Text
     severity: Severity = "medium"
-    sources: list[ShortText] = []
+    sources: Sources = []
 
 
-class ResolveAttack(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class ResolveAttack(Body, frozen=True, kw_only=True):
     """Record the outcome of an attack."""
 
     outcome: Outcome
     summary: Text | None = None
-    occurred_at: datetime | None = None
+    occurred_at: Moment | None = None
 
 
 class CallStrike(Command, frozen=True):
@@ -69,31 +77,32 @@ class CallStrike(Command, frozen=True):
 
     employer: ShortText
     sector: Sector
-    workplaces: Annotated[list[ShortText], Meta(min_length=1, max_length=500)]
+    workplaces: Annotated[Workplaces, Meta(min_length=1)]
     starts_on: date
     ends_on: date
-    members_involved: Annotated[int, Meta(ge=1, le=10_000_000)]
+    members_involved: Members
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.ends_on < self.starts_on:
             raise ValueError("ends_on must not be before starts_on")
 
 
-class SchedulePicket(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class SchedulePicket(Body, frozen=True, kw_only=True):
     """Schedule a picket line during a strike."""
 
     where: ShortText
-    when: datetime
+    when: Moment
     needs: Text | None = None
     tlp: Tlp | None = None
     region: Region | None = None
-    occurred_at: datetime | None = None
+    occurred_at: Moment | None = None
 
 
 class RequestSolidarity(Command, frozen=True):
     """Ask the coalition for help with a dispute (``refs``: the strike)."""
 
-    help: Annotated[list[Help], Meta(min_length=1)]
+    help: Annotated[Helps, Meta(min_length=1)]
     summary: Text
 
 
@@ -102,19 +111,21 @@ class CallAction(Command, frozen=True):
 
     action_kind: ActionKind = msgspec.field(name="kind")
     where: ShortText
-    when: datetime
+    when: Moment
     asks: Text
     people_wanted: People | None = None
+    """How many people are asked for: the board measures pledges against it (``asks`` is
+    free text and never read for a number)."""
 
 
-class MakePledge(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class MakePledge(Body, frozen=True, kw_only=True):
     """Pledge support to an action the organisation can see."""
 
     people: People = 0
     note: Text | None = None
     group: ShortText | None = None
     tlp: Tlp | None = None
-    occurred_at: datetime | None = None
+    occurred_at: Moment | None = None
 
 
 class RecordWin(Command, frozen=True):
@@ -124,7 +135,7 @@ class RecordWin(Command, frozen=True):
     summary: Text
 
 
-class TriageItem(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class TriageItem(Body, frozen=True, kw_only=True):
     """The forum sets an item's status and priority."""
 
     status: Status

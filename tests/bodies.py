@@ -16,4 +16,5 @@ STRIKE = {
 def action(refs: list[str]) -> dict:
     """A call for picket support for the items ``refs``."""
     return {"kind": "picket_support", "refs": refs, "where": "Euston station",
-            "when": "2026-12-01T06:00:00Z", "asks": "40 people on the picket", "tlp": "GREEN"}
+            "when": "2026-12-01T06:00:00Z", "asks": "40 people on the picket", "people_wanted": 40,
+            "tlp": "GREEN"}
