@@ -43,7 +43,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"  board     {endpoints['forum']}/")
         print(f"  nats      {endpoints['nats']}")
         print(f"  database  {endpoints['database']}")
-        print(f"  API keys and NATS credentials: {secrets_path} (mode 0600)")
+        print(f"  API keys, NATS and PostgreSQL credentials: {secrets_path} (mode 0600)")
         print(f"  logs: {platform.data_dir / 'logs'}")
         print(f"ready in {time.perf_counter() - started:.2f}s", flush=True)
         demo = None
@@ -102,10 +102,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_setup(args: argparse.Namespace) -> int:
     from coalition.setup import prepare
     from events.organisations import load_organisations
-    from events.settings import api_keys, database_url, nats_url
+    from events.settings import api_keys, database_roles, database_url, nats_url
 
-    prepare(database_url(), nats_url(), load_organisations(Path(args.data_dir)), api_keys())
-    print("set up: stream, board tables and API keys")
+    prepare(database_url(), nats_url(), load_organisations(Path(args.data_dir)), api_keys(),
+            roles=database_roles())
+    print("set up: stream, board tables, API keys and PostgreSQL roles")
     return 0
 
 
@@ -118,7 +119,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _urls(folder: Path) -> tuple[str, str]:
-    """Database and NATS URLs: from the environment, or from a running `coalition up`."""
+    """Database and NATS URLs, the admin's: from the environment, or from a running `coalition up`."""
     from events.settings import env
 
     db, nats = env("COALITION_DATABASE_URL"), env("COALITION_NATS_URL")
@@ -129,9 +130,13 @@ def _urls(folder: Path) -> tuple[str, str]:
         sys.exit(f"no {endpoints}: start the platform with `coalition up` or set COALITION_DATABASE_URL and COALITION_NATS_URL")
     from events.stream import with_credentials
 
+    from coalition.roles import admin_url
+
     ep = json.loads(endpoints.read_text())
-    creds = json.loads((folder / "secrets.json").read_text())["nats"]
-    return db or ep["database"], nats or with_credentials(ep["nats"], creds["user"], creds["password"])
+    secrets = json.loads((folder / "secrets.json").read_text())
+    creds = secrets["nats"]
+    return (db or admin_url(ep["database"], secrets.get("postgres", {})),
+            nats or with_credentials(ep["nats"], creds["user"], creds["password"]))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -169,8 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     setup = sub.add_parser("setup", help="create the stream, the board tables and the API keys, then exit",
                            description="What `coalition up` does before starting any process, for deployments "
                                        "that run the processes themselves (compose's one-shot setup container): "
-                                       "needs COALITION_DATABASE_URL and COALITION_NATS_URL; keys come from "
-                                       "COALITION_API_KEYS.")
+                                       "needs COALITION_DATABASE_URL (the admin's) and COALITION_NATS_URL; "
+                                       "keys come from COALITION_API_KEYS, the services' and the board's "
+                                       "PostgreSQL roles from COALITION_DATABASE_ROLES.")
     setup.add_argument("--data-dir", default=default_dir, help="folder with coalition.toml, if any (default: %(default)s)")
     setup.set_defaults(func=cmd_setup)
 

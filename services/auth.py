@@ -47,8 +47,8 @@ def store_keys(database_url: str, orgs: tuple[Organisation, ...], keys: dict[str
 
 
 def load_keyring(database_url: str) -> dict[str, Organisation]:
+    """Every key's hash; set-up created the table (a service's role may only read it)."""
     with psycopg.connect(database_url) as conn:
-        conn.execute(DDL)
         rows = conn.execute("SELECT org, name, kind, service, key_sha256 FROM coalition.api_keys").fetchall()
     return {h: Organisation(id=o, name=n, kind=k, service=s) for o, n, k, s, h in rows}
 

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from coalition.roles import BOARD, ROLES
 from events.settings import ENVIRONMENT, SERVICES, DatabaseParams, default_port
 from events.stream import servers_and_credentials
 
@@ -25,8 +26,13 @@ VARIABLE = re.compile(r"\bCOALITION_[A-Z0-9_]*[A-Z0-9]")
 INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}")
 
 #: Read by Compose only, to fill in ``${…}``: the code gets these passwords inside
-#: COALITION_DATABASE_URL and COALITION_NATS_URL, so they are not in ENVIRONMENT.
-COMPOSE_INPUTS = {"COALITION_POSTGRES_PASSWORD", "COALITION_NATS_PASSWORD"}
+#: COALITION_DATABASE_URL, COALITION_DATABASE_ROLES and COALITION_NATS_URL, so they are
+#: not in ENVIRONMENT. One PostgreSQL password per role (coalition.roles).
+COMPOSE_INPUTS = {"COALITION_POSTGRES_PASSWORD", "COALITION_NATS_PASSWORD",
+                  *(f"COALITION_POSTGRES_PASSWORD_{role.upper()}" for role in ROLES)}
+
+#: Whose PostgreSQL role each process connects as; "setup" is the admin.
+DATABASE_ROLE = {**{name: name for name in SERVICES}, "board": BOARD}
 
 
 @cache
@@ -165,8 +171,9 @@ def test_code_reads_only_documented_variables() -> None:
 
 
 def test_every_process_gets_the_engines() -> None:
-    """Services and board get COALITION_DATABASE_URL (the postgres service) and
-    COALITION_NATS_URL (a NATS node, with the credentials the nodes accept)."""
+    """Services and board get COALITION_DATABASE_URL (the postgres service, as their own
+    role: see the next test) and COALITION_NATS_URL (a NATS node, with the credentials
+    the nodes accept)."""
     pg = environment("postgres")
     for name in (*SERVICES, "board"):
         env = environment(name)
@@ -174,8 +181,6 @@ def test_every_process_gets_the_engines() -> None:
         db = DatabaseParams.from_url(interpolate(env["COALITION_DATABASE_URL"]))
         assert db.host == "postgres" and db.port == 5432
         assert db.dbname == pg["POSTGRES_DB"]
-        assert db.user == pg.get("POSTGRES_USER", "postgres")
-        assert db.password == interpolate(pg["POSTGRES_PASSWORD"])
         servers, user, password = servers_and_credentials(interpolate(env["COALITION_NATS_URL"]))
         hosts = {urlsplit(s).hostname for s in servers}
         assert hosts == set(nats_nodes()), "every NATS node, for fail-over"
@@ -184,6 +189,29 @@ def test_every_process_gets_the_engines() -> None:
         assert all(password == interpolate(environment(h)["NATS_PASSWORD"]) for h in hosts)
         assert env.get("COALITION_STREAM_REPLICAS") == "3", name
         assert env.get("COALITION_LOG_LEVEL"), name
+
+
+def test_each_process_connects_to_postgres_as_its_own_role() -> None:
+    """Set-up alone is the admin (the postgres container's POSTGRES_USER); it creates a
+    role per service and the board's (COALITION_DATABASE_ROLES), and each process
+    connects as its own role with the password set-up gave that role, no two alike."""
+    pg = environment("postgres")
+    setup = environment("setup")
+    admin = DatabaseParams.from_url(interpolate(setup["COALITION_DATABASE_URL"]))
+    assert admin.user == pg.get("POSTGRES_USER", "postgres")
+    assert admin.password == interpolate(pg["POSTGRES_PASSWORD"])
+    assert (admin.host, admin.port, admin.dbname) == ("postgres", 5432, pg["POSTGRES_DB"])
+    pairs = [pair.partition("=") for pair in interpolate(setup["COALITION_DATABASE_ROLES"]).split(",")]
+    created = {role.strip(): password.strip() for role, _, password in pairs}
+    assert set(created) == set(ROLES) == set(DATABASE_ROLE.values())
+    for name, role in DATABASE_ROLE.items():
+        url = environment(name)["COALITION_DATABASE_URL"]
+        db = DatabaseParams.from_url(interpolate(url))
+        assert db.user == role, f"{name} connects as {db.user}, not as its own role {role}"
+        assert db.password == created[role], f"{name}: not the password set-up gives {role}"
+        assert re.search(rf"\$\{{COALITION_POSTGRES_PASSWORD_{role.upper()}:-", url), name
+    passwords = [admin.password, *created.values()]
+    assert len(set(passwords)) == len(passwords), "each role its own password"
 
 
 def test_services_listen_where_coalition_up_puts_them() -> None:
@@ -203,8 +231,10 @@ def test_setup_runs_once_before_every_process() -> None:
     assert runs(command("setup"), "coalition.cli") and command("setup")[-1] == "setup"
     env = environment("setup")
     assert "COALITION_API_KEYS" in env and "COALITION_DATABASE_URL" in env and "COALITION_NATS_URL" in env
+    assert "COALITION_DATABASE_ROLES" in env
     for name in (*SERVICES, "board"):
         assert "COALITION_API_KEYS" not in environment(name), f"{name}: keys are seeded once, by setup"
+        assert "COALITION_DATABASE_ROLES" not in environment(name), f"{name}: roles are set up once, by setup"
         depends = service(name).get("depends_on") or {}
         assert depends.get("setup", {}).get("condition") == "service_completed_successfully", name
 

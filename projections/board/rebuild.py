@@ -4,6 +4,9 @@ The log is replayed into a shadow schema in large batches. Then, holding the boa
 lock (so the live projection pauses), the events that arrived meanwhile are replayed
 too and the shadow replaces ``board`` in the same transaction: readers see the old
 board until the new one is complete, and the live projection resumes after it.
+
+Run as the admin (``coalition rebuild``) or as the projection's role, it works as the
+board's owner, so that the board keeps its owner and its readers' grants.
 """
 
 from __future__ import annotations
@@ -25,6 +28,18 @@ from projections.board.projector import BOARD_LOCK
 from projections.board.store import write
 
 SHADOW = "board_rebuild"
+
+
+def act_as_board_owner(conn: psycopg.Connection) -> None:
+    """Work as the role that owns the live board (the projection's), when that is not us
+    (the admin, from the CLI): the shadow and its tables are then the projection's own
+    and, by that role's default privileges, readable by the services after the swap."""
+    row = conn.execute("SELECT pg_get_userbyid(nspowner), current_user FROM pg_namespace WHERE nspname = %s",
+                       [schema.SCHEMA]).fetchone()
+    conn.commit()
+    if row is not None and row[0] != row[1]:
+        conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(row[0])))
+        conn.commit()
 
 
 @dataclass
@@ -50,6 +65,7 @@ async def rebuild(database_url: str, nats_url: str,
     conn = psycopg.connect(database_url)
     try:
         js = nc.jetstream(timeout=30)
+        act_as_board_owner(conn)
         with conn.transaction():
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(SHADOW)))
             schema.create(conn, SHADOW)
