@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import AsyncIterator
 
@@ -21,8 +22,11 @@ from services.application import open_application
 from services.auth import load_keyring
 from services.committer import GroupCommitter
 from services.errors import EXCEPTION_HANDLERS
+from services.limits import MAX_BODY, CommandRequest
+from services.limits import EXCEPTION_HANDLERS as LIMIT_HANDLERS
 from services.registry import Service
 from services.relay import Relay
+from services.translator import check_publishable
 
 log = logging.getLogger("coalition.service")
 
@@ -45,7 +49,8 @@ def create_app(service: Service, db_url: str | None = None, nats: str | None = N
         app.state.keyring = await asyncio.to_thread(load_keyring, url)
         nc = await connect(nats or nats_url(), f"coalition-{service.name}")
         relay = Relay(service.name, application, nc, url)
-        committer = GroupCommitter(application, on_commit=relay.wake)
+        # An event the shared log could not carry is refused before it is stored.
+        committer = GroupCommitter(application, on_commit=relay.wake, check=partial(check_publishable, service.name))
         # Checked on loan: after a PostgreSQL restart a stale connection is replaced, not served.
         pool = AsyncConnectionPool(url, min_size=1, max_size=8, open=False, kwargs={"autocommit": True},
                                    check=AsyncConnectionPool.check_connection)
@@ -77,7 +82,9 @@ def create_app(service: Service, db_url: str | None = None, nats: str | None = N
     return Litestar(
         route_handlers=[*service.controllers, health],
         lifespan=[lifespan],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers={**EXCEPTION_HANDLERS, **LIMIT_HANDLERS},  # type: ignore[arg-type]
+        request_class=CommandRequest,
+        request_max_body_size=MAX_BODY,
         openapi_config=OpenAPIConfig(title=f"coalition {service.name}", version="1.0.0",
                                      description=service.title),
         template_config=TemplateConfig(directory=Path(__file__).parent / "templates", engine=JinjaTemplateEngine),

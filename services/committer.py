@@ -30,18 +30,23 @@ Done = Callable[[BaseException | None], None]
 
 
 class GroupCommitter:
-    def __init__(self, app: Application, on_commit: Callable[[list[Recording]], None] | None = None) -> None:
+    def __init__(self, app: Application, on_commit: Callable[[list[Recording]], None] | None = None,
+                 check: Callable[[tuple[Any, ...]], None] | None = None) -> None:
+        """``check(events)`` may refuse a command's events (by raising) before they are queued."""
         self._app = app
         self._queue: queue.SimpleQueue[tuple[tuple[Any, ...], Done] | None] = queue.SimpleQueue()
         self._on_commit = on_commit
+        self._check = check
         self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
         self._thread.start()
 
-    @staticmethod
-    def _events(aggregates: tuple[Any, ...]) -> tuple[Any, ...]:
+    def _events(self, aggregates: tuple[Any, ...]) -> tuple[Any, ...]:
         # Collected by the caller: a failed shared save must not lose the events of a
         # command that is then retried alone.
-        return tuple(e for agg in aggregates for e in agg.collect_events())
+        events = tuple(e for agg in aggregates for e in agg.collect_events())
+        if self._check is not None:
+            self._check(events)  # a refusal raises here, in the caller: nothing is stored
+        return events
 
     async def commit(self, *aggregates: Any) -> None:
         """Wait, without blocking the event loop, until the aggregates' new events are committed."""

@@ -10,13 +10,15 @@ and says only what differs; a contract field the event lacks fails loudly here.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
+
+import msgspec
 
 from contracts.attacks import AttackReported, AttackResolved
 from contracts.base import Contract
 from contracts.campaigning import ActionCalled, ActionPledged, WinRecorded
-from contracts.envelope import CloudEvent
+from contracts.envelope import MAX_ENVELOPE, CloudEvent, decode_envelope, encode_envelope
 from contracts.forum import ItemTriaged
 from contracts.industrial import PicketScheduled, SolidarityRequested, StrikeCalled
 from contracts.registry import kind_of
@@ -85,3 +87,30 @@ def translate(service: str, domain_event: Any) -> tuple[str, CloudEvent]:
         data=data,
     )
     return f"coalition.{service}.{aggregate}.{verb}", envelope
+
+
+class Unpublishable(ValueError):
+    """A command whose event would not be a valid shared event: refused before it is stored."""
+
+
+class TooLargeToPublish(Unpublishable):
+    """A command whose event would be larger than the shared log carries."""
+
+
+def check_publishable(service: str, domain_events: Iterable[Any]) -> None:
+    """Refuse, before they are stored, events that the relay could not publish or that a
+    reader would have to refuse: each is translated, encoded, measured and decoded again,
+    exactly as it will travel. A stored event the log cannot take would stop its relay."""
+    for event in domain_events:
+        try:
+            _, envelope = translate(service, event)
+            raw = encode_envelope(envelope)
+        except (LookupError, TypeError, ValueError) as exc:
+            raise Unpublishable(f"the event cannot be published: {exc}") from None
+        if len(raw) > MAX_ENVELOPE:
+            raise TooLargeToPublish(f"the event would take {len(raw):,} bytes on the shared log; "
+                                    f"at most {MAX_ENVELOPE:,} are allowed")
+        try:
+            decode_envelope(raw)
+        except msgspec.ValidationError as exc:
+            raise Unpublishable(f"the event would not be a valid {envelope.type}: {exc}") from None
