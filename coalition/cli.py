@@ -110,6 +110,13 @@ def cmd_setup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_nats_config(args: argparse.Namespace) -> int:
+    from coalition.natsconf import compose_config
+
+    sys.stdout.write(compose_config())
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     # The benchmarks live in the repository, not in the installed package: run them there.
     checkout = Path(__file__).resolve().parent.parent
@@ -128,15 +135,13 @@ def _urls(folder: Path) -> tuple[str, str]:
     endpoints = folder / "endpoints.json"
     if not endpoints.exists():
         sys.exit(f"no {endpoints}: start the platform with `coalition up` or set COALITION_DATABASE_URL and COALITION_NATS_URL")
-    from events.stream import with_credentials
-
+    from coalition import natsconf
     from coalition.roles import admin_url
 
     ep = json.loads(endpoints.read_text())
     secrets = json.loads((folder / "secrets.json").read_text())
-    creds = secrets["nats"]
     return (db or admin_url(ep["database"], secrets.get("postgres", {})),
-            nats or with_credentials(ep["nats"], creds["user"], creds["password"]))
+            nats or natsconf.admin_url(ep["nats"], secrets["nats"]))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -179,6 +184,12 @@ def build_parser() -> argparse.ArgumentParser:
                                        "PostgreSQL roles from COALITION_DATABASE_ROLES.")
     setup.add_argument("--data-dir", default=default_dir, help="folder with coalition.toml, if any (default: %(default)s)")
     setup.set_defaults(func=cmd_setup)
+
+    nats_config = sub.add_parser("nats-config", help="print deploy/nats.conf (compose's NATS nodes) with its users",
+                                 description="The NATS configuration of the compose cluster, its users and their "
+                                             "rights generated from the configuration as for the embedded server: "
+                                             "`python -m coalition.cli nats-config > deploy/nats.conf`.")
+    nats_config.set_defaults(func=cmd_nats_config)
 
     bench = sub.add_parser("bench", help="run a benchmark against the stock approach (see python -m bench --help)",
                            description="Run one benchmark on its own embedded engines; options after the name "

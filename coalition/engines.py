@@ -253,11 +253,12 @@ def nats_server_binary() -> str:
 
 @dataclass
 class EmbeddedNats:
-    """nats-server with JetStream (file storage, ``sync_interval: always``) in ``root/nats``."""
+    """nats-server with JetStream (file storage, ``sync_interval: always``) in ``root/nats``,
+    with the platform's users and their rights (``coalition.natsconf``). ``passwords``
+    ({user: password}) is completed with generated ones for users it lacks."""
 
     root: Path
-    user: str = "coalition"
-    password: str = ""
+    passwords: dict[str, str] = field(default_factory=dict)
     port: int = 0
     monitor_port: int = 0
     proc: subprocess.Popen | None = field(default=None, repr=False)
@@ -266,35 +267,25 @@ class EmbeddedNats:
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
-    @property
-    def url_with_credentials(self) -> str:
+    def url_for(self, user: str) -> str:
         from events.stream import with_credentials
 
-        return with_credentials(self.url, self.user, self.password)
+        return with_credentials(self.url, user, self.passwords[user])
 
     def start(self, timeout: float = 15.0) -> str:
+        """Start the server; returns the admin's URL."""
+        from coalition.natsconf import ADMIN, embedded_config, user_names
+
         store = self.root / "nats"
         store.mkdir(parents=True, exist_ok=True)
-        self.password = self.password or secrets.token_urlsafe(24)
+        for user in user_names():
+            self.passwords.setdefault(user, secrets.token_urlsafe(24))
         self.port = self.port or free_port()
         self.monitor_port = self.monitor_port or free_port()
         conf = self.root / "nats.conf"
-        conf.write_text(
-            f"""# written by coalition up; regenerated on every start
-listen: 127.0.0.1:{self.port}
-http: 127.0.0.1:{self.monitor_port}
-server_name: coalition-embedded
-max_payload: 1MB
-jetstream {{
-  store_dir: "{store}"
-  sync_interval: always
-}}
-authorization {{
-  users: [ {{ user: "{self.user}", password: "{self.password}" }} ]
-}}
-"""
-        )
+        conf.touch(mode=0o600, exist_ok=True)
         conf.chmod(0o600)
+        conf.write_text(embedded_config(self.port, self.monitor_port, str(store), self.passwords))
         logfile = self.root / "nats.log"
         out = open(logfile, "ab")  # noqa: SIM115 - handed to the child
         self.proc = subprocess.Popen(
@@ -313,7 +304,7 @@ authorization {{
                 return False
 
         _wait(ready, "NATS", timeout, self.proc, logfile)
-        return self.url_with_credentials
+        return self.url_for(ADMIN)
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -333,7 +324,7 @@ class Engines:
     and the benchmarks."""
 
     root: Path
-    nats_password: str = ""
+    nats_passwords: dict[str, str] = field(default_factory=dict)
     postgres_password: str = ""
     postgres: EmbeddedPostgres | None = None
     nats: EmbeddedNats | None = None
@@ -349,9 +340,14 @@ class Engines:
             self.postgres = EmbeddedPostgres(self.root, password=self.postgres_password)
             self.database_url = self.postgres.start()
         if not self.nats_url:
-            self.nats = EmbeddedNats(self.root, password=self.nats_password)
+            self.nats = EmbeddedNats(self.root, passwords=self.nats_passwords)
             self.nats_url = self.nats.start()
         return self
+
+    def nats_url_for(self, user: str) -> str:
+        """``user``'s URL on the embedded NATS server; an external server's users are its
+        operator's (compose gives each process its own), so there it is COALITION_NATS_URL."""
+        return self.nats.url_for(user) if self.nats is not None else self.nats_url
 
     def revive(self) -> None:
         """An embedded engine that died comes back on the same port with the same data;

@@ -15,8 +15,8 @@ from typing import TypeVar
 
 import psutil
 
+from coalition import natsconf
 from coalition.roles import admin_url
-from events.stream import with_credentials
 
 
 @dataclass
@@ -75,9 +75,7 @@ def launch(data_dir: Path, *extra: str, timeout: float = 120.0, cls: type[R] = R
     ready = time.perf_counter() - began
     endpoints = json.loads((data_dir / "endpoints.json").read_text())
     secrets = json.loads((data_dir / "secrets.json").read_text())
-    creds = secrets["nats"]
-    nats_url = os.environ.get("COALITION_NATS_URL") or with_credentials(endpoints["nats"], creds["user"],
-                                                                        creds["password"])
+    nats_url = os.environ.get("COALITION_NATS_URL") or natsconf.admin_url(endpoints["nats"], secrets["nats"])
     database_url = os.environ.get("COALITION_DATABASE_URL") or admin_url(endpoints["database"],
                                                                          secrets.get("postgres", {}))
     return cls(data_dir, proc, endpoints, secrets["api_keys"], nats_url, database_url, output, ready)

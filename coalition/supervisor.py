@@ -22,6 +22,7 @@ from secrets import token_urlsafe
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from coalition import natsconf
 from coalition.children import Child
 from coalition.engines import ADMIN, Engines, free_port
 from coalition.roles import BOARD, ROLES, role_url
@@ -53,7 +54,7 @@ class Platform:
         began = time.perf_counter()
         secrets = self._secrets()
         pg = secrets["postgres"]
-        self.engines = Engines(self.data_dir, nats_password=secrets["nats"]["password"],
+        self.engines = Engines(self.data_dir, nats_passwords=secrets["nats"],
                                postgres_password=pg[ADMIN]).start()
         db_url, nats_url = self.engines.database_url, self.engines.nats_url
         prepare(db_url, nats_url, load_organisations(self.data_dir), secrets["api_keys"],
@@ -68,9 +69,11 @@ class Platform:
                 service, functools.partial(serve, service, "127.0.0.1", port),
                 [sys.executable, "-m", "services", service, "--port", str(port)],
                 dict(base, COALITION_SERVICE=service, COALITION_PORT=str(port),
+                     COALITION_NATS_URL=self.engines.nats_url_for(service),
                      COALITION_DATABASE_URL=role_url(db_url, service, pg[service])),
                 self.data_dir / "logs" / f"{service}.log", spawn=self.spawn))
-        board_env = dict(base, COALITION_DATABASE_URL=role_url(db_url, BOARD, pg[BOARD]))
+        board_env = dict(base, COALITION_DATABASE_URL=role_url(db_url, BOARD, pg[BOARD]),
+                         COALITION_NATS_URL=self.engines.nats_url_for(natsconf.BOARD))
         self.children.append(Child("board", run_board, [sys.executable, "-m", "projections.board"], board_env,
                                    self.data_dir / "logs" / "board.log", spawn=self.spawn))
         for child in self.children:
@@ -109,7 +112,11 @@ class Platform:
         keys.update(api_keys())
         for org in load_organisations(self.data_dir):
             keys.setdefault(org.id, new_key(org.id))
-        data.setdefault("nats", {"user": "coalition", "password": new_key("nats")})
+        nats = data.setdefault("nats", {})
+        if "password" in nats:  # one user for everything, before per-user rights
+            nats.clear()
+        for user in natsconf.user_names():
+            nats.setdefault(user, token_urlsafe(24))
         postgres = data.setdefault("postgres", {})
         for role in (ADMIN, *ROLES):
             postgres.setdefault(role, token_urlsafe(24))

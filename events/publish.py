@@ -2,12 +2,14 @@
 
 The mechanics every relay needs, knowing no service:
 
-* **The stream is the checkpoint.** :func:`read_position` reads the last message a
-  service put on the stream and takes the notification id from its ``Nats-Msg-Id``
-  (``<service>:<id>``). There is no second checkpoint to drift out of step.
+* **The stream is the checkpoint.** Each service publishes into its own stream
+  ``LOG_<SERVICE>``, which ``COALITION`` sources (``events.stream``).
+  :meth:`OrderedPublisher.read_position` reads the last message there and takes the
+  notification id from its ``Nats-Msg-Id`` (``<service>:<id>``). There is no second
+  checkpoint to drift out of step, and the look-up reads no other service's events.
 * **In order, no duplicates.** :meth:`OrderedPublisher.publish` sends a JetStream atomic
-  batch whose first message expects the stream sequence of the service's last message
-  (``Nats-Expected-Last-Subject-Sequence`` with the subject ``coalition.<service>.>``).
+  batch whose first message expects the sequence of the service's last message in its
+  stream (``Nats-Expected-Last-Subject-Sequence`` with the subject ``coalition.<service>.>``).
   A stale expectation (a second relay, a retry after a lost ack) is refused by the
   server (err_code 10071) and the caller re-reads the position instead of publishing twice.
 """
@@ -22,15 +24,15 @@ from nats.aio.client import Client as NATS
 from nats.js.errors import APIError, NotFoundError
 
 from contracts.envelope import CONTENT_TYPE, CloudEvent, encode_envelope
-from events.settings import STREAM
-from events.stream import subject_filter
+from events.stream import log_stream, subject_filter
 
 ERR_WRONG_LAST_SEQUENCE = 10071
 
 
 @dataclass(frozen=True)
 class Position:
-    """Where one service's part of the shared log ends."""
+    """Where one service's part of the shared log ends: the sequence in its own stream
+    ``LOG_<SERVICE>`` (not ``COALITION``'s) and the notification id."""
 
     stream_seq: int = 0
     notification_id: int = 0
@@ -65,11 +67,12 @@ class OrderedPublisher:
         self.js = nc.jetstream(timeout=10)
         self.service = service
         self.subjects = subject_filter(service)
+        self.stream = log_stream(service)
 
     async def read_position(self) -> Position:
-        """The last of this service's messages on the stream (the relay's checkpoint)."""
+        """The last message in this service's stream (the relay's checkpoint)."""
         try:
-            msg = await self.js.get_last_msg(STREAM, self.subjects)
+            msg = await self.js.get_last_msg(self.stream, self.subjects)
         except NotFoundError:
             return Position()
         msg_id = (msg.headers or {}).get("Nats-Msg-Id", "")

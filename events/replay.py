@@ -11,6 +11,7 @@ from nats.js.api import DeliverPolicy
 
 from contracts import CloudEvent, decode_envelope
 from events.pull import stream_seq
+from events.settings import STREAM
 
 log = logging.getLogger("coalition.replay")
 
@@ -39,7 +40,7 @@ async def replay(js: JetStreamContext, start: int, end: int, on_batch: Callable[
             full, pending = pending, []
             await queue.put(full)
 
-    sub = await js.subscribe(subjects, cb=on_msg, ordered_consumer=True,
+    sub = await js.subscribe(subjects, stream=STREAM, cb=on_msg, ordered_consumer=True,
                              deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
                              config=_start(start), pending_msgs_limit=200_000)
     delivered = 0

@@ -1,4 +1,20 @@
-"""The shared log: the JetStream stream ``COALITION`` and connections to it."""
+"""The shared log: one stream per service, ``COALITION`` sourcing them all, and connections.
+
+Each service publishes into its own stream ``LOG_<SERVICE>`` (subjects ``coalition.<service>.>``),
+and ``COALITION``, which has no subjects of its own, **sources** every ``LOG_*`` stream:
+the NATS server copies each message across, in each source's order, with its subject and
+``Nats-Msg-Id`` (and a ``Nats-Stream-Source`` header), and resumes after a restart from
+the last message it copied. Readers (the board, the rebuild, partners) read ``COALITION``;
+its sequence is their position.
+
+Why not one stream: NATS permissions see a request's subject, not its body. The relay's
+checkpoint, "the last message on ``coalition.<service>.>``", is a ``STREAM.MSG.GET`` whose
+subject names only the stream; on a shared stream the right to ask it is the right to
+read every service's events. On its own stream the look-up
+(``$JS.API.STREAM.MSG.GET.LOG_<SERVICE>``) and the order guard are the service's alone,
+so a service's NATS user may publish its own subjects and read its own stream, nothing
+else (``coalition.natsconf``).
+"""
 
 from __future__ import annotations
 
@@ -8,14 +24,12 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 import nats
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig, StreamSource
 from nats.js.errors import NotFoundError
 
-from events.settings import STREAM, env
+from events.settings import SERVICES, STREAM, env
 
 log = logging.getLogger("coalition.stream")
-
-SUBJECTS = ["coalition.>"]
 
 
 def subject_filter(service: str) -> str:
@@ -23,16 +37,45 @@ def subject_filter(service: str) -> str:
     return f"coalition.{service}.>"
 
 
-def stream_config(replicas: int = 1) -> StreamConfig:
+def log_stream(service: str) -> str:
+    """The stream one service publishes into: ``LOG_<SERVICE>``."""
+    return f"LOG_{service.upper()}"
+
+
+def inbox_prefix(user: str) -> str:
+    """Where a NATS user's replies come: ``_INBOX.<user>``, the one subject tree it may
+    subscribe to, so that no user can listen to another's replies."""
+    return f"_INBOX.{user}"
+
+
+def log_stream_config(service: str, replicas: int = 1) -> StreamConfig:
     return StreamConfig(
-        name=STREAM,
-        description="The coalition's shared log: every event the organisations publish",
-        subjects=SUBJECTS,
+        name=log_stream(service),
+        description=f"The events {service} publishes, in its store's order (sourced into {STREAM})",
+        subjects=[subject_filter(service)],
         storage=StorageType.FILE,
         retention=RetentionPolicy.LIMITS,
         discard=DiscardPolicy.OLD,
         num_replicas=replicas,
         allow_atomic=True,
+        duplicate_window=120.0,
+    )
+
+
+def stream_config(replicas: int = 1, services: tuple[str, ...] = SERVICES,
+                  start: dict[str, int] | None = None) -> StreamConfig:
+    """``COALITION``: no subjects, a source per service stream (from ``start[service]``,
+    if given: a migrated stream skips what it already holds)."""
+    start = start or {}
+    return StreamConfig(
+        name=STREAM,
+        description="The coalition's shared log: every event the organisations publish",
+        subjects=[],
+        sources=[StreamSource(name=log_stream(s), opt_start_seq=start.get(s)) for s in services],
+        storage=StorageType.FILE,
+        retention=RetentionPolicy.LIMITS,
+        discard=DiscardPolicy.OLD,
+        num_replicas=replicas,
         allow_direct=True,
         duplicate_window=120.0,
     )
@@ -76,6 +119,7 @@ async def connect(url: str, name: str, *, persistent: bool = True) -> NATS:
         user=user,
         password=password,
         name=name,
+        inbox_prefix=inbox_prefix(user) if user else "_INBOX",
         max_reconnect_attempts=-1 if persistent else 3,
         reconnect_time_wait=0.2,
         connect_timeout=5,
@@ -86,11 +130,36 @@ def replicas() -> int:
     return int(env("COALITION_STREAM_REPLICAS", "1") or 1)
 
 
-async def ensure_stream(js: JetStreamContext) -> None:
-    """Create the stream if it is missing; an existing stream's settings (replicas set by
-    operators, say) are left as they are."""
+async def ensure_stream(js: JetStreamContext, services: tuple[str, ...] = SERVICES) -> None:
+    """Create what is missing: each service's stream, ``COALITION``, a source for a new
+    service. Existing streams' settings (replicas set by operators, say) are left as they
+    are. A ``COALITION`` of the old layout (subjects ``coalition.>``) is migrated first
+    (:mod:`events.migrate`). Needs the admin user."""
+    from events.migrate import AFTER_SEED, migrate_single_stream, seed_pending
+
     try:
-        await js.stream_info(STREAM)
+        info = await js.stream_info(STREAM)
     except NotFoundError:
-        await js.add_stream(stream_config(replicas()))
-        log.info("created stream %s with %d replica(s)", STREAM, replicas())
+        info = None
+    if info is not None and info.config.subjects and not info.config.sources:
+        await migrate_single_stream(js, services, replicas())
+        return
+    for service in services:
+        try:
+            await js.stream_info(log_stream(service))
+        except NotFoundError:
+            await js.add_stream(log_stream_config(service, replicas()))
+            log.info("created stream %s", log_stream(service))
+    if info is None:
+        await js.add_stream(stream_config(replicas(), services))
+        log.info("created stream %s sourcing %s with %d replica(s)", STREAM, ", ".join(services), replicas())
+        return
+    config = info.config
+    sourced = {source.name for source in config.sources or []}
+    missing = [StreamSource(name=log_stream(s)) for s in services if log_stream(s) not in sourced]
+    if missing:
+        config.sources = [*(config.sources or []), *missing]
+        await js.update_stream(config)
+        log.info("%s now also sources %s", STREAM, ", ".join(m.name for m in missing))
+    if any(source.opt_start_seq == AFTER_SEED for source in config.sources or []):
+        await seed_pending(js, info)  # a migration interrupted last time

@@ -44,7 +44,8 @@ def read_stream(nats_url: str) -> list[Published]:
             out: list[Published] = []
             if last == 0:
                 return out
-            sub = await js.subscribe("coalition.>", ordered_consumer=True, deliver_policy=DeliverPolicy.ALL)
+            sub = await js.subscribe("coalition.>", stream="COALITION", ordered_consumer=True,
+                                     deliver_policy=DeliverPolicy.ALL)
             while True:
                 msg = await sub.next_msg(timeout=10)
                 ce = decode_envelope(msg.data)

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from coalition import natsconf
 from coalition.roles import BOARD, ROLES
 from events.settings import ENVIRONMENT, SERVICES, DatabaseParams, default_port
 from events.stream import servers_and_credentials
@@ -27,12 +28,17 @@ INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}")
 
 #: Read by Compose only, to fill in ``${…}``: the code gets these passwords inside
 #: COALITION_DATABASE_URL, COALITION_DATABASE_ROLES and COALITION_NATS_URL, so they are
-#: not in ENVIRONMENT. One PostgreSQL password per role (coalition.roles).
-COMPOSE_INPUTS = {"COALITION_POSTGRES_PASSWORD", "COALITION_NATS_PASSWORD",
+#: not in ENVIRONMENT. One NATS password per user (coalition.natsconf), one PostgreSQL
+#: password per role (coalition.roles).
+COMPOSE_INPUTS = {"COALITION_POSTGRES_PASSWORD",
+                  *(f"COALITION_{natsconf.password_variable(user)}" for user in natsconf.user_names()),
                   *(f"COALITION_POSTGRES_PASSWORD_{role.upper()}" for role in ROLES)}
 
 #: Whose PostgreSQL role each process connects as; "setup" is the admin.
 DATABASE_ROLE = {**{name: name for name in SERVICES}, "board": BOARD}
+
+#: Whose NATS user each process connects as.
+NATS_USER = {**{name: name for name in SERVICES}, "board": natsconf.BOARD, "setup": natsconf.ADMIN}
 
 
 @cache
@@ -172,8 +178,8 @@ def test_code_reads_only_documented_variables() -> None:
 
 def test_every_process_gets_the_engines() -> None:
     """Services and board get COALITION_DATABASE_URL (the postgres service, as their own
-    role: see the next test) and COALITION_NATS_URL (a NATS node, with the credentials
-    the nodes accept)."""
+    role: see the next test) and COALITION_NATS_URL (every NATS node, as their own NATS user with the password the
+    nodes accept for it)."""
     pg = environment("postgres")
     for name in (*SERVICES, "board"):
         env = environment(name)
@@ -185,8 +191,9 @@ def test_every_process_gets_the_engines() -> None:
         hosts = {urlsplit(s).hostname for s in servers}
         assert hosts == set(nats_nodes()), "every NATS node, for fail-over"
         assert all(urlsplit(s).scheme == "nats" and urlsplit(s).port == 4222 for s in servers)
-        assert user == "coalition"
-        assert all(password == interpolate(environment(h)["NATS_PASSWORD"]) for h in hosts)
+        assert user == NATS_USER[name]
+        variable = natsconf.password_variable(user)
+        assert all(password == interpolate(environment(h)[variable]) for h in hosts)
         assert env.get("COALITION_STREAM_REPLICAS") == "3", name
         assert env.get("COALITION_LOG_LEVEL"), name
 
@@ -286,19 +293,33 @@ def test_three_nats_nodes_for_r3() -> None:
 
 def test_nats_jetstream_is_durable_and_authenticated() -> None:
     """The nodes' config: JetStream file storage on the node's volume with
-    ``sync_interval: always``, and user/password auth from NATS_PASSWORD, which each
-    node gets from COALITION_NATS_PASSWORD with a local default."""
+    ``sync_interval: always``, and a password per user from NATS_PASSWORD_<USER>, which
+    each node gets from COALITION_NATS_PASSWORD_<USER> with a local default."""
     text = (ROOT / "deploy" / "nats.conf").read_text()
     jetstream = conf_block(text, "jetstream")
     assert re.search(r"(?m)^\s*sync_interval\s*:\s*always\s*$", jetstream)
     store = re.search(r"store_dir\s*:\s*\"?([^\"\s]+)", jetstream).group(1)
     for node in nats_nodes():
         assert any(v.split(":")[1] == store for v in service(node)["volumes"]), node
-        password = environment(node)["NATS_PASSWORD"]
-        assert re.fullmatch(r"\$\{COALITION_NATS_PASSWORD:-.+\}", password)
+        for user in natsconf.user_names():
+            variable = natsconf.password_variable(user)
+            password = environment(node)[variable]
+            assert re.fullmatch(rf"\$\{{COALITION_{variable}:-.+\}}", password)
     auth = conf_block(text, "authorization")
-    assert re.search(r"user\s*:\s*\"?coalition\"?", auth)
-    assert re.search(r"password\s*:\s*\$NATS_PASSWORD\b", auth)
+    for user in natsconf.user_names():
+        assert re.search(rf'user\s*:\s*"{user}",\s*password\s*:\s*\${natsconf.password_variable(user)}\b', auth)
+
+
+def test_nats_conf_is_generated_from_the_configuration() -> None:
+    """deploy/nats.conf is exactly what ``python -m coalition.cli nats-config`` writes: the
+    same users and rights as the embedded server's (coalition/natsconf.py)."""
+    committed = (ROOT / "deploy" / "nats.conf").read_text()
+    assert committed == natsconf.compose_config(), \
+        "deploy/nats.conf is stale: python -m coalition.cli nats-config > deploy/nats.conf"
+    for process, user in NATS_USER.items():
+        _, named, _ = servers_and_credentials(interpolate(environment(process)["COALITION_NATS_URL"]))
+        assert named == user, process
+    assert set(NATS_USER.values()) == set(natsconf.user_names())
 
 
 def test_interpolation_defaults_agree() -> None:

@@ -7,7 +7,7 @@ import signal
 
 from events.logs import setup_logging
 from events.settings import database_url, nats_url
-from events.stream import connect, ensure_stream
+from events.stream import connect
 from projections.board.projector import BoardProjector
 
 
@@ -16,8 +16,8 @@ async def main() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    # Set-up made the stream; the board's NATS user may only consume it.
     nc = await connect(nats_url(), "coalition-board")
-    await ensure_stream(nc.jetstream())
     try:
         await BoardProjector(database_url(), nc).run(stop)
     finally:

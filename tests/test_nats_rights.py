@@ -1,0 +1,168 @@
+"""NATS rights, tried as a hostile partner would with its own service's credentials.
+
+Each organisation's service has its own NATS user (coalition/natsconf.py): it may publish
+only on its own subjects, into its own stream, and read only that stream's last message;
+the board projection may only consume through its own consumer; only the admin creates
+and removes streams. Every denial here is the server's, on the running platform.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+
+import nats
+import pytest
+from nats.aio.client import Client as NATS
+from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
+
+from coalition import natsconf
+from events.stream import connect, log_stream, with_credentials
+from tests.bodies import ATTACK
+from tests.conftest import Running
+
+pytestmark = pytest.mark.usefixtures("platform")
+
+
+class As:
+    """A connection as one NATS user, keeping the server's permission errors."""
+
+    def __init__(self, nc: NATS, errors: list[str]) -> None:
+        self.nc = nc
+        self.js = nc.jetstream(timeout=1)
+        self.errors = errors
+
+    async def refused(self, action: Awaitable[object], subject: str) -> None:
+        """``action`` gets no answer, and the server says why: a permissions violation on ``subject``."""
+        self.errors.clear()
+        with pytest.raises((nats.errors.TimeoutError, asyncio.TimeoutError)):
+            await action
+        await self.violation(subject)
+
+    async def violation(self, subject: str) -> None:
+        for _ in range(50):
+            if any("permissions violation" in e and subject.lower() in e.lower() for e in self.errors):
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"no permissions violation for {subject}: {self.errors}")
+
+
+@asynccontextmanager
+async def as_user(platform: Running, user: str) -> AsyncIterator[As]:
+    secrets = json.loads((platform.data_dir / "secrets.json").read_text())
+    url = with_credentials(platform.endpoints["nats"], user, secrets["nats"][user])
+    errors: list[str] = []
+
+    async def on_error(exc: Exception) -> None:
+        errors.append(str(exc))
+
+    nc = await connect(url, f"test-{user}", persistent=False)
+    nc._error_cb = on_error  # noqa: SLF001 - connect() takes no callback; the tests want the server's word
+    try:
+        yield As(nc, errors)
+    finally:
+        await nc.close()
+
+
+async def last_seq(platform: Running, stream: str) -> int:
+    nc = await nats.connect(platform.nats_url)
+    try:
+        return (await nc.jetstream().stream_info(stream)).state.last_seq
+    finally:
+        await nc.close()
+
+
+def run(coro: Awaitable[None]) -> None:
+    asyncio.run(coro)  # type: ignore[arg-type]
+
+
+def test_a_service_cannot_publish_as_another(platform: Running) -> None:
+    """The movement's user publishes a forged caucus event: the server refuses it, and
+    neither the caucus's stream nor the shared log grows."""
+    async def scenario() -> None:
+        before = await last_seq(platform, log_stream("scg")), await last_seq(platform, "COALITION")
+        async with as_user(platform, "momentum") as momentum:
+            await momentum.refused(momentum.js.publish("coalition.scg.attack.reported", b"{}",
+                                                       headers={"Nats-Msg-Id": "scg:999999"}),
+                                   "coalition.scg.attack.reported")
+            await momentum.nc.publish("coalition.scg.attack.reported", b"{}")
+            await momentum.violation("coalition.scg.attack.reported")
+        await asyncio.sleep(0.2)
+        assert (await last_seq(platform, log_stream("scg")), await last_seq(platform, "COALITION")) == before
+
+    run(scenario())
+
+
+def test_a_service_cannot_read_another_services_events(platform: Running) -> None:
+    """The movement's user reads its own stream's last message (its relay's checkpoint),
+    but not the caucus's, nor the shared log: no last message, no consumer, no
+    subscription to the subjects."""
+    for org, service in (("momentum", "momentum"), ("scg", "scg")):
+        platform.wait_on_board(platform.post(org, service, "/v1/attacks", ATTACK).json()["id"])
+
+    async def scenario() -> None:
+        async with as_user(platform, "momentum") as momentum:
+            own = await momentum.js.get_last_msg(log_stream("momentum"), "coalition.momentum.>")
+            assert (own.headers or {})["Nats-Msg-Id"].startswith("momentum:")
+            await momentum.refused(momentum.js.get_last_msg(log_stream("scg"), "coalition.scg.>"),
+                                   f"$JS.API.STREAM.MSG.GET.{log_stream('scg')}")
+            await momentum.refused(momentum.js.get_last_msg("COALITION", "coalition.scg.>"),
+                                   "$JS.API.STREAM.MSG.GET.COALITION")
+            await momentum.refused(momentum.js.add_consumer("COALITION", ConsumerConfig(
+                name="spy", durable_name="spy", ack_policy=AckPolicy.NONE, filter_subject="coalition.scg.>")),
+                "$JS.API.CONSUMER.CREATE.COALITION.spy.coalition.scg.>")
+            await momentum.refused(momentum.js.add_consumer("COALITION", ConsumerConfig(
+                durable_name="spy", ack_policy=AckPolicy.NONE)), "$JS.API.CONSUMER.DURABLE.CREATE.COALITION.spy")
+            await momentum.refused(momentum.js.stream_info("COALITION"), "$JS.API.STREAM.INFO.COALITION")
+            await momentum.nc.subscribe("coalition.>")
+            await momentum.violation("subscription to \"coalition.>\"")
+            await momentum.nc.subscribe("_INBOX.board.>")
+            await momentum.violation("subscription to \"_INBOX.board.>\"")
+
+    run(scenario())
+
+
+def test_a_service_cannot_purge_or_delete_a_stream(platform: Running) -> None:
+    """The movement's user can neither purge nor delete its own stream, nor the shared log."""
+    async def scenario() -> None:
+        async with as_user(platform, "momentum") as momentum:
+            for stream in (log_stream("momentum"), "COALITION"):
+                await momentum.refused(momentum.js.purge_stream(stream), f"$JS.API.STREAM.PURGE.{stream}")
+                await momentum.refused(momentum.js.delete_stream(stream), f"$JS.API.STREAM.DELETE.{stream}")
+        assert await last_seq(platform, "COALITION") > 0
+
+    run(scenario())
+
+
+def test_the_projection_only_consumes_through_its_own_consumer(platform: Running) -> None:
+    """The board's user reads the shared log's info, but cannot publish an event, read a
+    service's stream, or make a consumer of another name."""
+    async def scenario() -> None:
+        async with as_user(platform, natsconf.BOARD) as board:
+            await board.js.stream_info("COALITION")
+            await board.nc.publish("coalition.forum.win.recorded", b"{}")
+            await board.violation("coalition.forum.win.recorded")
+            await board.refused(board.js.get_last_msg(log_stream("scg"), "coalition.scg.>"),
+                                f"$JS.API.STREAM.MSG.GET.{log_stream('scg')}")
+            await board.refused(board.js.add_consumer("COALITION", ConsumerConfig(
+                name="spy", durable_name="spy", ack_policy=AckPolicy.NONE)), "$JS.API.CONSUMER.CREATE.COALITION.spy")
+            await board.refused(board.js.delete_stream("COALITION"), "$JS.API.STREAM.DELETE.COALITION")
+
+    run(scenario())
+
+
+def test_the_admin_may_do_all_of_it(platform: Running) -> None:
+    """The admin (set-up, the CLI) reads any stream and creates, fills, purges and deletes one."""
+    async def scenario() -> None:
+        async with as_user(platform, natsconf.ADMIN) as admin:
+            await admin.js.stream_info("COALITION")
+            await admin.js.get_last_msg(log_stream("scg"), "coalition.scg.>")
+            await admin.js.add_stream(StreamConfig(name="SCRATCH", subjects=["scratch.>"]))
+            assert (await admin.js.publish("scratch.one", b"x")).seq == 1
+            await admin.js.purge_stream("SCRATCH")
+            await admin.js.delete_stream("SCRATCH")
+        assert not admin.errors
+
+    run(scenario())
