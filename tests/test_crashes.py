@@ -15,7 +15,6 @@ from contextlib import contextmanager
 import httpx
 import psycopg
 
-from events.replay import decode
 from projections.board.projector import apply_batch
 from tests.bodies import ATTACK
 from tests.conftest import Running
@@ -140,7 +139,7 @@ def test_a_redelivered_batch_is_skipped(platform: Running) -> None:
         await nc.close()
         return [(m.seq, m.data) for m in msgs]
 
-    batch = [(seq, decode(seq, data)) for seq, data in asyncio.run(last_messages())]
+    batch = asyncio.run(last_messages())
     before = board_rows(platform.database_url)
     with psycopg.connect(platform.database_url, autocommit=True) as conn:
         position = apply_batch(conn, batch)

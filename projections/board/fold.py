@@ -50,6 +50,9 @@ class Changes:
 def _new(ch: Changes, seq: int, ce: CloudEvent, *, item: str, kind: str, title: str,
          summary: str | None, detail: dict[str, Any], people_wanted: int | None = None) -> None:
     d = ce.data
+    if item in ch.inserts:
+        # as the table's primary key refuses it across batches: the same board either way
+        raise ValueError(f"item {item} is already on the board")
     ch.inserts[item] = {
         "id": item, "kind": kind, "org": d.org, "service": ce.source.rsplit("/", 1)[-1],
         "title": title, "summary": summary, "status": "new", "priority": "normal",

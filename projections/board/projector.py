@@ -3,6 +3,13 @@
 Each fetched batch is folded, written with the stream sequence it reached in one
 transaction, and only then acknowledged. A redelivery (the process died between
 commit and ack) is at or below the recorded sequence and is skipped.
+
+No event can stop the board. One it cannot apply — not a valid shared event, or one
+the database refuses (a value out of range, text it cannot hold) — is **quarantined**:
+kept in ``board.rejected`` with its stream sequence, the error and its raw bytes,
+skipped, and counted; the board's position moves past it. Only the database itself
+failing (a lost connection, a restart, a missing right) makes the projection stop,
+reconnect and try the same events again.
 """
 
 from __future__ import annotations
@@ -16,14 +23,18 @@ from nats.aio.client import Client as NATS
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
+from contracts import decode_envelope
 from events.pull import PullConsumer, stream_seq
-from events.replay import Batch, decode
+from events.replay import Batch
 from events.settings import STREAM
 from projections.board import schema
 from projections.board.fold import fold
 from projections.board.store import write
 
 log = logging.getLogger("coalition.board")
+
+Received = list[tuple[int, bytes]]
+"""Messages of the shared log as they arrive: stream sequence and raw CloudEvent."""
 
 DURABLE = "board"
 BOARD_LOCK = zlib.crc32(b"coalition-board")
@@ -42,18 +53,75 @@ def consumer_config(start: int) -> ConsumerConfig:
     )
 
 
-def apply_batch(conn: psycopg.Connection, batch: Batch, target: str = schema.SCHEMA) -> int:
-    """Apply what is new in ``batch`` in one transaction; returns the position reached."""
+def apply_batch(conn: psycopg.Connection, received: Received, target: str = schema.SCHEMA) -> int:
+    """Apply what is new in ``received`` in one transaction; returns the position reached."""
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", [BOARD_LOCK])
         reached = schema.position(conn, target)
-        fresh = [(seq, ce) for seq, ce in batch if seq > reached]
+        fresh = [(seq, data) for seq, data in received if seq > reached]
         if not fresh:
             return reached
-        changes = fold(fresh)
-        write(conn, changes, target)
-        conn.execute("SELECT pg_notify('board', %s)", [str(changes.last_seq)])
-        return changes.last_seq
+        apply_received(conn, fresh, target)
+        conn.execute("SELECT pg_notify('board', %s)", [str(fresh[-1][0])])
+        return fresh[-1][0]
+
+
+def apply_received(conn: psycopg.Connection, received: Received, target: str = schema.SCHEMA) -> list[int]:
+    """Fold and write ``received`` inside the caller's transaction, quarantining what the
+    board cannot apply; the position ends at the last of them. Returns the stream
+    sequences quarantined."""
+    batch: Batch = []
+    errors: dict[int, str] = {}
+    for seq, data in received:
+        try:
+            batch.append((seq, decode_envelope(data)))
+        except Exception as exc:  # noqa: BLE001 - whatever a publisher sent, the board goes on
+            batch.append((seq, None))
+            errors[seq] = f"not a valid shared event: {exc}"
+    _write_or_split(conn, batch, target, errors)
+    raw = dict(received)
+    for seq, error in sorted(errors.items()):
+        log.error("board: quarantined stream seq %d, which it cannot apply: %s", seq, error)
+        schema.reject(conn, seq, _printable(error), raw[seq], target)
+    return sorted(errors)
+
+
+def _write_or_split(conn: psycopg.Connection, batch: Batch, target: str, errors: dict[int, str],
+                    top: bool = True) -> None:
+    """Write ``batch`` in a savepoint; if the board cannot take it, write each half the
+    same way, down to the single events to blame, which go in ``errors``. Halves written
+    in order give the same board as the whole (see ``fold``), and a batch with one bad
+    event costs a few more writes, not one per event."""
+    try:
+        with conn.transaction():
+            write(conn, fold(batch), target)
+    except Exception as exc:  # noqa: BLE001 - the event's fault or not, decided here
+        if not _fault_of_the_event(exc):
+            raise
+        if len(batch) == 1:
+            errors[batch[0][0]] = f"{type(exc).__name__}: {exc}"
+            return
+        if top:
+            log.warning("board: stream seq %d to %d could not be applied together (%s); looking for the "
+                        "events to blame", batch[0][0], batch[-1][0], exc)
+        half = len(batch) // 2
+        _write_or_split(conn, batch[:half], target, errors, top=False)
+        _write_or_split(conn, batch[half:], target, errors, top=False)
+
+
+def _fault_of_the_event(exc: Exception) -> bool:
+    """Whether ``exc`` says that the board cannot take what the event holds (a value out
+    of range, text PostgreSQL cannot store, a row too large, or the fold's own refusal),
+    rather than that the database is unwell or out of reach, which a retry may mend."""
+    if not isinstance(exc, psycopg.Error):
+        return True
+    return isinstance(exc, (psycopg.DataError, psycopg.IntegrityError, psycopg.errors.ProgramLimitExceeded))
+
+
+def _printable(text: str, limit: int = 2000) -> str:
+    """An error message as PostgreSQL text can hold it (a message may quote the bad input)."""
+    clean = "".join(c if c.isprintable() or c in "\n\t" else f"\\x{ord(c):02x}" for c in text[:limit])
+    return clean.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class BoardProjector:
@@ -89,11 +157,12 @@ class BoardProjector:
                 msgs = await pump.next_batch(timeout=2.0)
                 if not msgs:
                     continue
-                batch = [(seq, decode(seq, m.data)) for m in msgs for seq in (stream_seq(m),)]
+                received = [(stream_seq(m), m.data) for m in msgs]
                 try:
-                    self.position = await asyncio.to_thread(apply_batch, conn, batch)
+                    self.position = await asyncio.to_thread(apply_batch, conn, received)
                 except psycopg.Error:
-                    log.exception("board: could not apply up to stream seq %d; resubscribing", batch[-1][0])
+                    # the database, not an event (those are quarantined): try again once it is back
+                    log.exception("board: could not apply up to stream seq %d; resubscribing", received[-1][0])
                     await asyncio.sleep(1.0)
                     if conn.closed:
                         conn = await asyncio.to_thread(psycopg.connect, self.database_url, autocommit=True)

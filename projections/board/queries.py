@@ -158,3 +158,9 @@ class BoardWatch:
             self.position = position
             moved, self._moved = self._moved, asyncio.Event()
             moved.set()
+
+
+async def rejected_count(conn: AsyncConnection) -> int:
+    """How many events of the shared log the board quarantined (it could not apply them)."""
+    row = await (await conn.execute("SELECT count(*) FROM board.rejected")).fetchone()
+    return int(row[0]) if row else 0

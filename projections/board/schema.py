@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from psycopg import Connection, sql
 
 SCHEMA = "board"
@@ -22,9 +24,9 @@ CREATE TABLE IF NOT EXISTS {schema}.items (
     region text,
     refs jsonb NOT NULL DEFAULT '[]',
     detail jsonb NOT NULL DEFAULT '{{}}',
-    people_wanted integer,
-    people_pledged integer NOT NULL DEFAULT 0,
-    pledge_count integer NOT NULL DEFAULT 0,
+    people_wanted bigint,
+    people_pledged bigint NOT NULL DEFAULT 0,
+    pledge_count bigint NOT NULL DEFAULT 0,
     created_at timestamptz NOT NULL,
     updated_at timestamptz NOT NULL,
     created_seq bigint NOT NULL,
@@ -35,7 +37,7 @@ CREATE TABLE IF NOT EXISTS {schema}.pledges (
     action text NOT NULL,
     org text NOT NULL,
     grp text,
-    people integer NOT NULL,
+    people bigint NOT NULL,
     note text,
     created_at timestamptz NOT NULL,
     seq bigint NOT NULL
@@ -46,11 +48,31 @@ CREATE TABLE IF NOT EXISTS {schema}.position (
     seq bigint NOT NULL
 );
 INSERT INTO {schema}.position VALUES ('board', 0) ON CONFLICT DO NOTHING;
+CREATE TABLE IF NOT EXISTS {schema}.rejected (
+    seq bigint PRIMARY KEY,
+    error text NOT NULL,
+    event bytea NOT NULL,
+    rejected_at timestamptz NOT NULL DEFAULT now()
+);
+"""
+
+#: Boards created before the head counts were ``bigint`` are widened once (a sum of
+#: pledges overflowed ``integer``); a no-op on a board that has them already.
+WIDEN = """
+DO $$ BEGIN
+    IF EXISTS (SELECT FROM information_schema.columns WHERE table_schema = {name}
+               AND table_name = 'items' AND column_name = 'people_pledged' AND data_type = 'integer') THEN
+        ALTER TABLE {schema}.items ALTER COLUMN people_wanted TYPE bigint,
+            ALTER COLUMN people_pledged TYPE bigint, ALTER COLUMN pledge_count TYPE bigint;
+        ALTER TABLE {schema}.pledges ALTER COLUMN people TYPE bigint;
+    END IF;
+END $$;
 """
 
 
 def create(conn: Connection, schema: str = SCHEMA) -> None:
     conn.execute(sql.SQL(DDL).format(schema=sql.Identifier(schema)))  # type: ignore[arg-type]
+    conn.execute(sql.SQL(WIDEN).format(schema=sql.Identifier(schema), name=sql.Literal(schema)))  # type: ignore[arg-type]
 
 
 #: The one query of the board's position (the last stream sequence it applied).
@@ -61,3 +83,21 @@ POSITION = POSITION_IN.format(SCHEMA)
 def position(conn: Connection, schema: str = SCHEMA) -> int:
     row = conn.execute(sql.SQL(POSITION_IN).format(sql.Identifier(schema))).fetchone()  # type: ignore[arg-type]
     return int(row[0]) if row else 0
+
+
+def set_position(conn: Connection, seq: int, schema: str = SCHEMA) -> None:
+    conn.execute(sql.SQL("UPDATE {}.position SET seq = %s WHERE projection = 'board'").format(
+        sql.Identifier(schema)), [seq])
+
+
+def rejected(conn: Connection, schema: str = SCHEMA) -> list[tuple[int, str, bytes, datetime]]:
+    """The quarantined events: stream sequence, error, raw event and when, in log order."""
+    return conn.execute(sql.SQL("SELECT seq, error, event, rejected_at FROM {}.rejected ORDER BY seq").format(
+        sql.Identifier(schema))).fetchall()
+
+
+def reject(conn: Connection, seq: int, error: str, event: bytes, schema: str = SCHEMA) -> None:
+    """Quarantine the event at ``seq``: the board cannot apply it, and goes on without it."""
+    conn.execute(sql.SQL("INSERT INTO {}.rejected (seq, error, event) VALUES (%s, %s, %s) "
+                         "ON CONFLICT (seq) DO NOTHING").format(sql.Identifier(schema)),
+                 [seq, error, event])

@@ -8,7 +8,7 @@ import msgspec
 from psycopg import Connection, sql
 
 from projections.board.fold import Changes
-from projections.board.schema import SCHEMA
+from projections.board.schema import SCHEMA, set_position
 
 ITEM_COLUMNS = (
     "id", "kind", "org", "service", "title", "summary", "status", "priority", "tlp", "audience",
@@ -70,10 +70,10 @@ def write(conn: Connection, ch: Changes, schema: str = SCHEMA) -> None:
         conn.execute(
             sql.SQL(
                 """UPDATE {s}.items i SET people_pledged = t.people, pledge_count = t.n
-                   FROM (SELECT action, sum(people)::int AS people, count(*)::int AS n
+                   FROM (SELECT action, sum(people)::bigint AS people, count(*) AS n
                          FROM {s}.pledges WHERE action = ANY(%s) GROUP BY action) t
                    WHERE i.id = t.action"""
             ).format(s=s),
             [list(ch.touched_actions)],
         )
-    conn.execute(sql.SQL("UPDATE {}.position SET seq = %s WHERE projection = 'board'").format(s), [ch.last_seq])
+    set_position(conn, ch.last_seq, schema)

@@ -10,7 +10,7 @@ from litestar.params import Parameter
 from litestar.response import Template
 
 from events.organisations import Organisation
-from projections.board.queries import Board, read_board
+from projections.board.queries import Board, read_board, rejected_count
 from services.api.context import application, commit, in_thread, visible_item
 from services.auth import authenticate, optional_viewer
 from services.commands import Accepted, TriageItem
@@ -55,4 +55,6 @@ class BoardController(Controller):
         """The board as a page for coordinators."""
         async with request.app.state.pool.connection() as conn:
             board = await read_board(conn, None)
-        return Template(template_name="board.html.j2", context={"board": board, "columns": board.columns()})
+            rejected = await rejected_count(conn)
+        return Template(template_name="board.html.j2",
+                        context={"board": board, "columns": board.columns(), "rejected": rejected})
