@@ -7,16 +7,19 @@ are ``events.publish``'s.
 * **Single**: a PostgreSQL advisory lock keeps one relay per service log.
 * **Resumes from the stream**: on start, and after any doubt (a lost acknowledgement, a
   refused expectation), it re-reads where this service's part of the stream ends.
-* **Never skips**: an event it cannot publish is retried, loudly, so that a fix deployed
-  resumes in order; nothing is lost.
+* **Never skips**: an event it cannot publish is retried, so that a fix deployed
+  resumes in order; nothing is lost. It says so once a minute, with how many attempts
+  failed meanwhile, not once per attempt.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import zlib
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -33,6 +36,45 @@ log = logging.getLogger("coalition.relay")
 
 BATCH = 500
 HANDED_LIMIT = 100_000
+REPORT_EVERY = 60.0
+"""Seconds between two reports of a relay that keeps failing."""
+
+
+class Trouble:
+    """A failure that recurs, reported when it starts and then once every ``every`` seconds
+    with the number of failed attempts since the last report; and once when it is over."""
+
+    def __init__(self, service: str, every: float = REPORT_EVERY, clock: Callable[[], float] = time.monotonic) -> None:
+        self.service = service
+        self.every = every
+        self.clock = clock
+        self.failures = 0  # since the trouble began
+        self.unreported = 0  # since the last report
+        self.began = 0.0
+        self.reported = 0.0
+
+    def failed(self, what: str, exc: BaseException) -> None:
+        """One more failed attempt: logged if it is the first, or a minute after the last report."""
+        now = self.clock()
+        if self.failures == 0:
+            self.began = now
+        self.failures += 1
+        self.unreported += 1
+        if self.failures > 1 and now - self.reported < self.every:
+            return
+        attempts = "" if self.failures == 1 else (
+            f" ({self.unreported} failed attempts in the last {now - self.reported:.0f}s, "
+            f"{self.failures} since {now - self.began:.0f}s ago)")
+        log.error("relay %s: %s%s", self.service, what, attempts, exc_info=exc)
+        self.reported = now
+        self.unreported = 0
+
+    def over(self) -> None:
+        """An attempt succeeded: say so if there was trouble."""
+        if self.failures:
+            log.info("relay %s: working again after %d failed attempts in %.0fs",
+                     self.service, self.failures, self.clock() - self.began)
+        self.failures = self.unreported = 0
 
 
 class Relay:
@@ -45,6 +87,7 @@ class Relay:
         self._wake = asyncio.Event()
         self._handed: deque[tuple[int, Any]] = deque()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.trouble = Trouble(service)
 
     def wake(self, recordings: list[Recording] | None = None) -> None:
         """Thread-safe: new events were committed (and here they are, if the caller has them).
@@ -90,8 +133,8 @@ class Relay:
         while not stop.is_set():
             try:
                 await self._run(stop)
-            except Exception:  # noqa: BLE001 - an engine restarting: the lock is gone with it
-                log.exception("relay %s: lost PostgreSQL or NATS; starting over", self.service)
+            except Exception as exc:  # noqa: BLE001 - an engine restarting: the lock is gone with it
+                self.trouble.failed("lost PostgreSQL or NATS; starting over", exc)
                 await _sleep_or_stop(stop, 1.0)
 
     async def _run(self, stop: asyncio.Event) -> None:
@@ -115,16 +158,18 @@ class Relay:
                 try:
                     moved = await self.step()
                 except (NatsTimeout, asyncio.TimeoutError, APIError) as exc:
-                    log.warning("relay %s: %s; re-reading the stream", self.service, exc)
+                    self.trouble.failed(f"cannot publish after notification {self.position.notification_id} "
+                                        f"({exc}); re-reading the stream and retrying", exc)
                     await self._recover(stop, 0.2)
                     continue
-                except Exception:
+                except Exception as exc:  # noqa: BLE001
                     # A bug (an event with no contract, say): never skip it, which would
-                    # lose it; say so loudly and retry, so a fix deployed resumes in order.
-                    log.exception("relay %s: cannot publish after notification %d; retrying",
-                                  self.service, self.position.notification_id)
+                    # lose it; say so and retry, so a fix deployed resumes in order.
+                    self.trouble.failed(f"cannot publish after notification {self.position.notification_id}; "
+                                        "retrying", exc)
                     await self._recover(stop, 2.0)
                     continue
+                self.trouble.over()  # the store was read and the stream took what there was
                 if not moved:
                     waiter = asyncio.ensure_future(self._wake.wait())
                     stopper = asyncio.ensure_future(stop.wait())
@@ -140,8 +185,8 @@ class Relay:
         await _sleep_or_stop(stop, pause)
         try:
             self.position = await self.publisher.read_position()
-        except Exception:  # noqa: BLE001 - NATS may be restarting; try again next round
-            log.exception("relay %s: cannot read the stream's position", self.service)
+        except Exception as exc:  # noqa: BLE001 - NATS may be restarting; try again next round
+            self.trouble.failed("cannot read the stream's position; retrying", exc)
 
     async def step(self) -> bool:
         """Publish the next batch of stored events; False when there was none."""
