@@ -92,6 +92,48 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    import psycopg
+
+    from projections.board import schema
+
+    db, nats = _urls(Path(args.data_dir))
+    with psycopg.connect(db, connect_timeout=5) as conn:
+        position = schema.position(conn)
+        quarantined = schema.rejected(conn)
+    try:
+        end: int | str = asyncio.run(asyncio.wait_for(_log_end(nats), timeout=5))
+    except Exception as exc:  # noqa: BLE001 - the board's own state is still worth showing
+        end = f"unknown ({exc or type(exc).__name__})"
+    print(f"board position {position} (shared log ends at {end})")
+    if not quarantined:
+        print("quarantined events: none")
+        return 0
+    print(f"quarantined events: {len(quarantined)} (the board could not apply them and went on without them)")
+    for seq, error, event, at in quarantined:
+        print(f"  seq {seq}  {at:%Y-%m-%d %H:%M:%S %Z}  {error}")
+        print(f"      {len(event):,} bytes: {_shown(event[:160])}{'…' if len(event) > 160 else ''}")
+    return 0
+
+
+async def _log_end(nats_url: str) -> int:
+    """The last stream sequence of the shared log."""
+    from events.settings import STREAM
+    from events.stream import connect
+
+    nc = await connect(nats_url, "coalition-status", persistent=False)
+    try:
+        return int((await nc.jetstream().stream_info(STREAM)).state.last_seq)
+    finally:
+        await nc.close()
+
+
+def _shown(raw: bytes) -> str:
+    """Bytes as a terminal can show them: text as it is, anything else escaped."""
+    text = bytes(raw).decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from coalition.demo import run_demo
 
@@ -171,6 +213,12 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.add_argument("projection", choices=["board"])
     rebuild.add_argument("--data-dir", default=default_dir, help="data folder of a running platform (default: %(default)s)")
     rebuild.set_defaults(func=cmd_rebuild)
+
+    status = sub.add_parser("status", help="the board's position and the events it quarantined",
+                            description="Print how far the board has read the shared log and list the events "
+                                        "it could not apply (stream sequence, error, first bytes).")
+    status.add_argument("--data-dir", default=default_dir, help="data folder of a running platform (default: %(default)s)")
+    status.set_defaults(func=cmd_status)
 
     demo = sub.add_parser("demo", help="drive the demo scenario against a running platform")
     demo.add_argument("--data-dir", default=default_dir, help="data folder of a running platform (default: %(default)s)")

@@ -16,6 +16,7 @@ from events.settings import STREAM
 log = logging.getLogger("coalition.replay")
 
 Batch = list[tuple[int, CloudEvent | None]]
+Raw = list[tuple[int, bytes]]
 
 
 async def replay(js: JetStreamContext, start: int, end: int, on_batch: Callable[[Batch], Awaitable[None]],
@@ -23,6 +24,16 @@ async def replay(js: JetStreamContext, start: int, end: int, on_batch: Callable[
     """Deliver events with stream sequence ``start..end`` to ``on_batch``, in order.
 
     Returns how many were delivered (sequences may have gaps after deletes)."""
+    async def decoded(raw: Raw) -> None:
+        await on_batch([(seq, decode(seq, data)) for seq, data in raw])
+
+    return await replay_raw(js, start, end, decoded, batch_size, subjects)
+
+
+async def replay_raw(js: JetStreamContext, start: int, end: int, on_batch: Callable[[Raw], Awaitable[None]],
+                     batch_size: int = 5000, subjects: str = "coalition.>") -> int:
+    """As :func:`replay`, the messages as they are on the log (for a reader that keeps
+    what it cannot decode)."""
     if end < start:
         return 0
     # The callback only collects; full batches go on the queue. A queue item and a
@@ -47,7 +58,7 @@ async def replay(js: JetStreamContext, start: int, end: int, on_batch: Callable[
     try:
         while True:
             raw = await asyncio.wait_for(queue.get(), timeout=30)
-            await on_batch([(seq, decode(seq, data)) for seq, data in raw])
+            await on_batch(raw)
             delivered += len(raw)
             if raw[-1][0] >= end:
                 break

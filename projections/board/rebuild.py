@@ -19,13 +19,11 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from events.replay import Batch, replay
+from events.replay import Raw, replay_raw
 from events.settings import STREAM
 from events.stream import connect
 from projections.board import schema
-from projections.board.fold import fold
-from projections.board.projector import BOARD_LOCK
-from projections.board.store import write
+from projections.board.projector import BOARD_LOCK, apply_received
 
 SHADOW = "board_rebuild"
 
@@ -74,11 +72,12 @@ async def rebuild(database_url: str, nats_url: str,
         total = info.state.messages
         done = 0
 
-        def write_batch(batch: Batch) -> None:
+        # What the live board quarantines, the rebuild quarantines too: the same board.
+        def write_batch(batch: Raw) -> None:
             with conn.transaction():
-                write(conn, fold(batch), SHADOW)
+                apply_received(conn, batch, SHADOW)
 
-        async def on_batch(batch: Batch) -> None:
+        async def on_batch(batch: Raw) -> None:
             nonlocal done
             await asyncio.to_thread(write_batch, batch)
             done += len(batch)
@@ -86,19 +85,19 @@ async def rebuild(database_url: str, nats_url: str,
                 progress(done, max(total, done))
 
         if total:
-            await replay(js, first, end, on_batch, batch_size)
+            await replay_raw(js, first, end, on_batch, batch_size)
         # Catch up and swap under the board lock: the live projection waits meanwhile.
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", [BOARD_LOCK])
             latest = (await js.stream_info(STREAM)).state.last_seq
 
-            async def catch_up(batch: Batch) -> None:
+            async def catch_up(batch: Raw) -> None:
                 nonlocal done
-                write(conn, fold(batch), SHADOW)
+                apply_received(conn, batch, SHADOW)
                 done += len(batch)
 
             if latest > end:
-                await replay(js, max(end + 1, first), latest, catch_up, batch_size)
+                await replay_raw(js, max(end + 1, first), latest, catch_up, batch_size)
             position = schema.position(conn, SHADOW)
             conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema.SCHEMA)))
             conn.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
