@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import ValidationException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE, HTTP_422_UNPROCESSABLE_ENTITY
 
 from services.translator import TooLargeToPublish, Unpublishable
@@ -30,14 +31,17 @@ class CommandRequest(Request[Any, Any, Any]):
             raise ValidationException(f"the JSON body is not UTF-8: {exc.reason} at byte {exc.start}") from None
 
 
-def _refused(status: int) -> Any:
+def _refused(status: int, detail: str | None = None) -> Any:
     def handler(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-        return Response({"status_code": status, "detail": str(exc)}, status_code=status, media_type=MediaType.JSON)
+        return Response({"status_code": status, "detail": detail or str(exc)}, status_code=status,
+                        media_type=MediaType.JSON)
 
     return handler
 
 
 EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+    RequestEntityTooLarge: _refused(HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+                                    f"the request body is larger than {MAX_BODY:,} bytes"),
     TooLargeToPublish: _refused(HTTP_413_REQUEST_ENTITY_TOO_LARGE),
     Unpublishable: _refused(HTTP_422_UNPROCESSABLE_ENTITY),
 }

@@ -151,7 +151,8 @@ def test_a_body_too_large_for_the_log_is_refused_before_it_is_read(platform: Run
     """900,000 refs (3.6 MB) or 4 MB of sources: 413, nothing stored or published; 101 refs
     or 51 sources in a small body: 400 naming the field."""
     before = settled(platform)
-    refused(platform, platform.post("momentum", "momentum", "/v1/wins", {**WIN, "refs": ["a"] * 900_000}), 413)
+    refused(platform, platform.post("momentum", "momentum", "/v1/wins", {**WIN, "refs": ["a"] * 900_000}), 413,
+            "larger than 262,144 bytes")
     refused(platform, platform.post("momentum", "momentum", "/v1/attacks",
                                     {**ATTACK, "sources": ["s" * 200] * 20_000}), 413)
     refused(platform, platform.post("momentum", "momentum", "/v1/wins",
