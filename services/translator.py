@@ -102,11 +102,10 @@ def check_publishable(service: str, domain_events: Iterable[Any]) -> None:
     reader would have to refuse: each is translated, encoded, measured and decoded again,
     exactly as it will travel. A stored event the log cannot take would stop its relay."""
     for event in domain_events:
-        try:
-            _, envelope = translate(service, event)
-            raw = encode_envelope(envelope)
-        except (LookupError, TypeError, ValueError) as exc:
-            raise Unpublishable(f"the event cannot be published: {exc}") from None
+        # A translation that fails is a bug, not bad input: it raises as it is (a 500,
+        # logged), and the event is not stored to stall the relay.
+        _, envelope = translate(service, event)
+        raw = encode_envelope(envelope)
         if len(raw) > MAX_ENVELOPE:
             raise TooLargeToPublish(f"the event would take {len(raw):,} bytes on the shared log; "
                                     f"at most {MAX_ENVELOPE:,} are allowed")
