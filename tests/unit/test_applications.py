@@ -13,7 +13,6 @@ from datetime import timedelta
 import msgspec
 import pytest
 
-from services.application import people_in
 from services.commands import (
     CallAction,
     CallStrike,
@@ -134,33 +133,27 @@ def test_times_are_stored_in_utc(unions: UnionsApp) -> None:
     assert stored.occurred_at.utcoffset() == timedelta(0)
 
 
-def test_momentum_calls_for_the_head_count_its_ask_names() -> None:
-    """No ``people_wanted`` in the body: "40 people on the picket" gives 40."""
+def test_momentum_calls_for_the_head_count_it_gives() -> None:
+    """The head count is ``people_wanted``; the text of ``asks`` is never read for a number."""
     momentum = MomentumApp(env=IN_MEMORY)
     cmd = msgspec.json.decode(action_body(new_id()), type=CallAction)
-    assert cmd.people_wanted is None
 
     action = momentum.call_action("momentum", cmd)
     momentum.save(action)
 
-    assert momentum.repository.get(action.id).people_wanted == 40
+    assert momentum.repository.get(action.id).people_wanted == cmd.people_wanted
     assert action.when == WHEN
+
+
+def test_an_ask_without_a_head_count_has_none() -> None:
+    body = {k: v for k, v in msgspec.json.decode(action_body()).items() if k != "people_wanted"}
+    cmd = msgspec.convert({**body, "asks": "We need 3,000,000,000 people"}, CallAction)
+    assert MomentumApp(env=IN_MEMORY).call_action("momentum", cmd).people_wanted is None
 
 
 def test_a_head_count_given_is_kept() -> None:
     cmd = msgspec.structs.replace(msgspec.json.decode(action_body(), type=CallAction), people_wanted=0)
     assert MomentumApp(env=IN_MEMORY).call_action("momentum", cmd).people_wanted == 0
-
-
-@pytest.mark.parametrize(("asks", "people"), [
-    ("40 people on the picket", 40),
-    ("1,200 members at the rally", 1200),
-    ("Bring 5 Volunteers", 5),
-    ("Come along", None),
-    ("40 banners", None),
-])
-def test_people_in_an_ask(asks: str, people: int | None) -> None:
-    assert people_in(asks) == people
 
 
 def test_a_pledge_is_shared_as_its_action() -> None:
