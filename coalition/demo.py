@@ -44,7 +44,9 @@ class Demo:
             return str((await resp.json())["id"])
 
     async def board(self) -> dict[str, Any]:
-        async with self.client.get(f"{self.endpoints['forum']}/api/board") as resp:
+        """The board as the coordinators see it (AMBER included, which no anonymous reader sees)."""
+        async with self.client.get(f"{self.endpoints['forum']}/api/board",
+                                   headers={"Authorization": f"Bearer {self.keys['forum']}"}) as resp:
             return dict(await resp.json())
 
     async def on_board(self, *item_ids: str, timeout: float = 15.0) -> None:

@@ -15,6 +15,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template import TemplateConfig
 from psycopg_pool import AsyncConnectionPool
 
+from events.recorder import RECONNECT_WITHIN
 from events.settings import database_url, nats_url
 from events.stream import connect
 from projections.board.queries import BoardWatch
@@ -29,6 +30,9 @@ from services.relay import Relay
 from services.translator import check_publishable
 
 log = logging.getLogger("coalition.service")
+
+#: Seconds a read waits for a pooled connection before it is answered 503.
+POOL_TIMEOUT = 1.0
 
 
 @get("/health", include_in_schema=False, sync_to_thread=False)
@@ -51,15 +55,18 @@ def create_app(service: Service, db_url: str | None = None, nats: str | None = N
         relay = Relay(service.name, application, nc, url)
         # An event the shared log could not carry is refused before it is stored.
         committer = GroupCommitter(application, on_commit=relay.wake, check=partial(check_publishable, service.name))
-        # Checked on loan: after a PostgreSQL restart a stale connection is replaced, not served.
+        # A read waits at most a second for a connection: with PostgreSQL away it is a 503 at
+        # once. After a restart, the first read to meet a broken connection has the pool
+        # replace them all (``services.api.context.on_board``).
         pool = AsyncConnectionPool(url, min_size=1, max_size=8, open=False, kwargs={"autocommit": True},
-                                   check=AsyncConnectionPool.check_connection)
+                                   timeout=POOL_TIMEOUT, reconnect_timeout=RECONNECT_WITHIN)
         await pool.open()
         stop = asyncio.Event()
         relay_task = asyncio.create_task(relay.run(stop), name=f"relay-{service.name}")
-        watch = BoardWatch(url) if service.reads_board else None
-        if watch is not None:
-            await watch.start()
+        # Every service watches the board: the forum to serve it, and each to wait for an
+        # item just created elsewhere before a pledge or a triage says 404.
+        watch = BoardWatch(url)
+        await watch.start()
         app.state.update(application=application, committer=committer, pool=pool, watch=watch,
                          service=service.name)
         log.info("%s service ready", service.name)
@@ -67,8 +74,7 @@ def create_app(service: Service, db_url: str | None = None, nats: str | None = N
             yield
         finally:
             stop.set()
-            if watch is not None:
-                await watch.stop()
+            await watch.stop()
             await asyncio.to_thread(committer.close)
             try:
                 await asyncio.wait_for(relay_task, timeout=10)

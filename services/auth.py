@@ -59,17 +59,20 @@ def bearer_key(request: Request) -> str | None:
     return key.strip() if scheme.lower() == "bearer" and key.strip() else None
 
 
-def _organisation(request: Request, key: str) -> Organisation | None:
+def _organisation(request: Request, key: str) -> Organisation:
+    """The organisation holding ``key``; 401 if none does."""
     keyring: dict[str, Organisation] = request.app.state.keyring
-    return keyring.get(hash_key(key))
+    org = keyring.get(hash_key(key))
+    if org is None:
+        raise NotAuthorizedException("unknown API key")
+    return org
 
 
 def optional_viewer(request: Request) -> str | None:
-    """With a key, the organisation whose view of the board to show; without, None (the
-    coordinators' open view)."""
+    """With a key, the organisation whose view of the board to show (401 if the key is
+    wrong: never the open view instead); without, None (the open view: CLEAR and GREEN)."""
     key = bearer_key(request)
-    org = _organisation(request, key) if key else None
-    return org.id if org else None
+    return _organisation(request, key).id if key else None
 
 
 def authenticate(request: Request) -> Organisation:
@@ -78,8 +81,6 @@ def authenticate(request: Request) -> Organisation:
     if key is None:
         raise NotAuthorizedException("missing API key: send Authorization: Bearer <key>")
     org = _organisation(request, key)
-    if org is None:
-        raise NotAuthorizedException("unknown API key")
     service: str = request.app.state.service
     if org.service != service:
         raise PermissionDeniedException(f"{org.id} publishes through the {org.service} service, not {service}")

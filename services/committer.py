@@ -6,7 +6,8 @@ second. Requests hand their new events to one writer thread, which saves whateve
 queued up in a single ``Application.save(*events)`` transaction and then releases every
 waiting request. Nothing is acknowledged before its commit; if a shared transaction
 fails (say, two commands raced on one aggregate), each command is retried alone so that
-only the guilty one gets the error.
+only the guilty one gets the error; if it fails because PostgreSQL cannot be reached, every
+command of the batch gets that error at once.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Recording
+from eventsourcing.persistence import InterfaceError, OperationalError, Recording
 
 log = logging.getLogger("coalition.committer")
 
@@ -105,6 +106,12 @@ class GroupCommitter:
         recordings: list[Recording] = []
         try:
             recordings = self._app.save(*(e for events, _ in batch for e in events))
+        except (OperationalError, InterfaceError) as exc:
+            # PostgreSQL is unreachable: every command fails alike, at once (a 503), rather
+            # than each waiting out the pool's timeout again alone
+            log.warning("group commit of %d commands failed: %s", len(batch), exc)
+            for _, done in batch:
+                done(exc)
         except Exception:  # noqa: BLE001 - isolate the failing command below
             for events, done in batch:
                 try:

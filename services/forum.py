@@ -35,5 +35,4 @@ SERVICE = Service(
     title="Forum: the coordinators' board, triage and read API",
     application=ForumApp,
     controllers=(TriageController, ActionController, WinController, BoardController),
-    reads_board=True,
 )

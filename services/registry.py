@@ -25,8 +25,6 @@ class Service:
     title: str
     application: type[ServiceApplication]
     controllers: tuple[type[Controller], ...]
-    reads_board: bool = False
-    """Whether it serves the board (and so watches it move): the forum."""
 
 
 def service(name: str) -> Service:

@@ -3,18 +3,25 @@ committer, a worker thread for reads of the store, and items on the shared board
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import anyio
+import psycopg
 from litestar import Request
-from litestar.exceptions import NotFoundException
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from events.policy import can_see
-from projections.board.queries import find_item
+from projections.board.queries import BoardWatch, find_item
+from services.domain.errors import ItemNotFound
 from services.domain.sharing import Sharing
 
 T = TypeVar("T")
+
+#: How long (seconds) a command on a board item waits for the item to reach the board:
+#: created on another service, it is on the board a few milliseconds after its ``201``.
+APPEARS_WITHIN = 3.0
 
 
 def application(request: Request) -> Any:
@@ -32,13 +39,55 @@ async def commit(request: Request, *aggregates: Any) -> None:
     await request.app.state.committer.commit(*aggregates)
 
 
+async def on_board(request: Request, query: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
+    """``query`` run on one of the service's pooled connections to the board.
+
+    A connection that broke under it means PostgreSQL restarted, and every idle connection
+    of the pool broke with it: the pool is checked (each broken one replaced at once, where a
+    check on loan would find them one by one, a second apart) and ``query`` tried once more.
+    No connection within the pool's timeout is a ``PoolTimeout`` (a 503), not tried again."""
+    pool: AsyncConnectionPool = request.app.state.pool
+    try:
+        async with pool.connection() as conn:
+            return await query(conn)
+    except PoolTimeout:
+        raise
+    except psycopg.OperationalError:
+        await pool.check()
+        async with pool.connection() as conn:
+            return await query(conn)
+
+
 async def visible_item(request: Request, item_id: str, viewer: str, kind: str | None = None) -> Sharing:
-    """How an item on the shared board that ``viewer`` may see is shared, or 404 (an item
-    the caller may not see is not confirmed)."""
-    async with request.app.state.pool.connection() as conn:
-        item = await find_item(conn, item_id)
-    if item is None or (kind is not None and item["kind"] != kind) or not can_see(
-        viewer, item["org"], item["tlp"], item["audience"]
-    ):
-        raise NotFoundException(f"no {kind or 'item'} with id {item_id} on the board")
-    return Sharing(tlp=item["tlp"], audience=item["audience"], region=item["region"])
+    """How an item on the shared board that ``viewer`` may see is shared.
+
+    An item created on another service a moment ago may not be on the board yet: wait for
+    it, woken by the board's notifications, up to ``APPEARS_WITHIN`` seconds. An item the
+    caller may not see is waited for just the same (it is, to the caller, not there), and
+    then answered ``404`` exactly as an unknown one (``ItemNotFound``)."""
+    watch: BoardWatch = request.app.state.watch
+    deadline = anyio.current_time() + APPEARS_WITHIN
+    if not _could_be_an_id(item_id):
+        raise ItemNotFound(f"no {kind or 'item'} with id {item_id}")
+    while True:
+        seen = watch.position  # before the look-up: any later batch wakes the wait below
+        item = await on_board(request, lambda conn: find_item(conn, item_id))
+        if item is not None and (kind is None or item["kind"] == kind) and can_see(
+            viewer, item["org"], item["tlp"], item["audience"]
+        ):
+            return Sharing(tlp=item["tlp"], audience=item["audience"], region=item["region"])
+        left = deadline - anyio.current_time()
+        if left <= 0:
+            raise ItemNotFound(f"no {kind or 'item'} with id {item_id}")
+        # looked up again at least twice a second: a notification missed while the
+        # watch reconnects delays the answer, never turns it into a 404
+        await watch.wait_beyond(seen, min(left, 0.5))
+
+
+def _could_be_an_id(item_id: str) -> bool:
+    """Every item's id is a UUID: anything else will never appear, so is not waited for."""
+    try:
+        uuid.UUID(item_id)
+    except ValueError:
+        return False
+    return True

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio
 from litestar import Controller, Request, get, post
 from litestar.di import Provide
 from litestar.params import Parameter
 from litestar.response import Template
+from psycopg import AsyncConnection
 
 from events.organisations import Organisation
-from projections.board.queries import Board, read_board, rejected_count
-from services.api.context import application, commit, in_thread, visible_item
+from projections.board.queries import Board, BoardWatch, read_board, rejected_count
+from services.api.context import application, commit, in_thread, on_board, visible_item
 from services.auth import authenticate, optional_viewer
 from services.commands import Accepted, TriageItem
 
@@ -41,20 +43,39 @@ class BoardController(Controller):
         since: Annotated[int, Parameter(ge=0, description="only items changed after this position")] = 0,
         wait: Annotated[float, Parameter(ge=0, le=30, description="seconds to wait for a change past `since`")] = 0,
     ) -> Board:
-        """The rapid-response board as JSON, with the stream position it reflects.
+        """The rapid-response board as JSON, with the stream position it reflects: what the
+        caller's key may see (without a key, CLEAR and GREEN items only; a wrong key is 401).
 
         ``since`` returns only what changed after a position (a client keeps the last
-        ``position`` it saw); with ``wait`` the call holds until the board moves past it."""
-        if wait and since:
-            await request.app.state.watch.wait_beyond(since, wait)
-        async with request.app.state.pool.connection() as conn:
-            return await read_board(conn, optional_viewer(request), since)
+        ``position`` it saw); with ``wait`` the call holds until an item the caller may see
+        changed past it, or the wait is over (then with no items, and the board's position)."""
+        viewer = optional_viewer(request)
+        board = await self._read(request, viewer, since)
+        if not (wait and since):
+            return board
+        watch: BoardWatch = request.app.state.watch
+        deadline = anyio.current_time() + wait
+        position = board.position
+        # changes the caller may not see move the board, but do not answer the call
+        while not board.items and (left := deadline - anyio.current_time()) > 0:
+            if not await watch.wait_beyond(position, left):
+                break
+            position = max(position, watch.position)
+            board = await self._read(request, viewer, since)
+        return board
+
+    @staticmethod
+    async def _read(request: Request, viewer: str | None, since: int) -> Board:
+        return await on_board(request, lambda conn: read_board(conn, viewer, since))
 
     @get("/", operation_id="boardPage", include_in_schema=False)
     async def page(self, request: Request) -> Template:
-        """The board as a page for coordinators."""
-        async with request.app.state.pool.connection() as conn:
-            board = await read_board(conn, None)
-            rejected = await rejected_count(conn)
+        """The board as a page for coordinators: the open view (CLEAR and GREEN; the page
+        takes no key), and how many events the board had to set aside."""
+
+        async def read(conn: AsyncConnection) -> tuple[Board, int]:
+            return await read_board(conn, None), await rejected_count(conn)
+
+        board, rejected = await on_board(request, read)
         return Template(template_name="board.html.j2",
                         context={"board": board, "columns": board.columns(), "rejected": rejected})

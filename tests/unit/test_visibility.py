@@ -1,9 +1,9 @@
 """Who may see an item: ``events.policy.can_see``, every viewer × TLP × audience.
 
-The table is what the code does today (its docstring: CLEAR and GREEN for everyone,
-AMBER for everyone unless an audience is named, AMBER+STRICT and RED for the publisher
-and the named audience). Where that differs from TLP 2.0 a comment says so; a later
-issue will change those cells, and this table with them.
+The table is TLP 2.0 as the policy's docstring states it: CLEAR and GREEN for everyone,
+anonymous readers included; AMBER for the recipients' organisations only (the named
+audience, or, with none named, every member organisation, never an anonymous reader);
+AMBER+STRICT and RED for the publisher and the named audience.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ MATRIX: dict[tuple[str, str], tuple[bool, bool, bool, bool]] = {
     ("GREEN", "no audience"):          (T, T, T, T),
     ("GREEN", "empty audience"):       (T, T, T, T),
     ("GREEN", "audience [fbu]"):       (T, T, T, T),  # nor GREEN
-    # TLP 2.0 limits AMBER to the recipients' organisations; today the anonymous board
-    # (and every organisation) sees AMBER that names no audience. A later issue changes this.
-    ("AMBER", "no audience"):          (T, T, T, T),
-    ("AMBER", "empty audience"):       (T, T, T, T),  # an empty audience counts as none
+    # TLP 2.0 limits AMBER to the recipients' organisations: with no audience named, every
+    # member organisation of the coalition, but never an anonymous reader.
+    ("AMBER", "no audience"):          (F, T, T, T),
+    ("AMBER", "empty audience"):       (F, T, T, T),  # an empty audience counts as none
     ("AMBER", "audience [fbu]"):       (F, T, T, F),
     ("AMBER+STRICT", "no audience"):   (F, T, F, F),
     ("AMBER+STRICT", "empty audience"): (F, T, F, F),

@@ -1,0 +1,67 @@
+"""The services' event-store recorder: eventsourcing's PostgreSQL recorder, answering promptly
+when PostgreSQL is away and recovering at once when it is back.
+
+eventsourcing retries every read and write of its recorder ten times, 0.2 s apart, and
+each attempt may wait the pool's whole timeout for a connection: with PostgreSQL down a
+command would hang for twelve seconds or more before failing. Here a call is tried at most
+twice, and the second time only after a connection broke under it: PostgreSQL restarted,
+so every idle connection of the pool is as dead as that one; the pool's ``check()`` throws
+them all out at once (a check on loan would find them one by one, a second apart) and the
+second try gets a fresh connection. When the pool found no connection within its timeout
+(``POSTGRES_CONNECT_TIMEOUT``), the call is not tried again: that would only wait again. The
+caller gets eventsourcing's ``OperationalError`` (a ``503``) within about a second.
+
+The pool also gives up on a lost connection after ``RECONNECT_WITHIN`` seconds rather than
+five minutes, so that its backing-off retries do not outlast PostgreSQL's absence: a caller
+waiting afterwards has it connect afresh.
+
+Chosen with ``APPLICATION_RECORDER_TOPIC`` (``events.settings.DatabaseParams``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from eventsourcing.persistence import InterfaceError, Notification, OperationalError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg_pool import PoolTimeout
+
+#: Seconds a pool keeps retrying one lost connection before it gives up on it (psycopg's
+#: default is 300, backing off to a minute between tries).
+RECONNECT_WITHIN = 2.0
+
+
+def _once(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method`` without eventsourcing's retry decorator."""
+    return getattr(method, "__wrapped__", method)
+
+
+class PromptRecorder(PostgresApplicationRecorder):
+    """``PostgresApplicationRecorder`` whose calls fail within about a second when
+    PostgreSQL cannot be reached, and succeed at once when it has come back."""
+
+    def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        datastore.pool.reconnect_timeout = RECONNECT_WITHIN
+
+    def _prompt(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (InterfaceError, OperationalError) as exc:
+            if isinstance(exc.__cause__, PoolTimeout):
+                raise
+            self.datastore.pool.check()  # the others are broken too: replace them all now
+            return method(self, *args, **kwargs)
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        return self._prompt(_once(PostgresApplicationRecorder.insert_events), stored_events, **kwargs)
+
+    def select_events(self, originator_id: Any, **kwargs: Any) -> Sequence[StoredEvent]:
+        return self._prompt(_once(PostgresApplicationRecorder.select_events), originator_id, **kwargs)
+
+    def select_notifications(self, start: int | None, limit: int, *args: Any, **kwargs: Any) -> Sequence[Notification]:
+        return self._prompt(_once(PostgresApplicationRecorder.select_notifications), start, limit, *args, **kwargs)
+
+    def max_notification_id(self) -> int | None:
+        return self._prompt(_once(PostgresApplicationRecorder.max_notification_id))
