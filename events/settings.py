@@ -25,6 +25,8 @@ ENVIRONMENT = {
                                 "and board); set-up only, with the admin's COALITION_DATABASE_URL",
     "COALITION_LOG_LEVEL": "log level: DEBUG, INFO, WARNING",
     "COALITION_STREAM_REPLICAS": "replicas of the COALITION stream when first created (1 embedded, 3 in compose)",
+    "COALITION_AUTH_FAILURES_PER_MINUTE": "failed authentications a client address (or one key) may make in a "
+                                          "minute before it is answered 429 (default 20; 0 = no limit)",
 }
 
 SERVICES = ("forum", "momentum", "scg", "unions")
@@ -87,6 +89,19 @@ def env(name: str, default: str | None = None) -> str | None:
     assert name in ENVIRONMENT, name
     value = os.environ.get(name)
     return value if value else default
+
+
+def auth_failures_per_minute() -> int:
+    """How many failed authentications a client address or a key may make in a minute;
+    0 turns the limit off (the benchmarks)."""
+    value = env("COALITION_AUTH_FAILURES_PER_MINUTE", "20") or "20"
+    try:
+        limit = int(value)
+    except ValueError:
+        raise RuntimeError(f"COALITION_AUTH_FAILURES_PER_MINUTE must be a whole number, not {value!r}") from None
+    if limit < 0:
+        raise RuntimeError(f"COALITION_AUTH_FAILURES_PER_MINUTE must be 0 or more, not {limit}")
+    return limit
 
 
 def data_dir() -> Path:

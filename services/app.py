@@ -10,17 +10,18 @@ from pathlib import Path
 from typing import AsyncIterator
 
 from litestar import Litestar, get
+from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template import TemplateConfig
 from psycopg_pool import AsyncConnectionPool
 
 from events.recorder import RECONNECT_WITHIN
-from events.settings import database_url, nats_url
+from events.settings import auth_failures_per_minute, database_url, nats_url
 from events.stream import connect
 from projections.board.queries import BoardWatch
 from services.application import open_application
-from services.auth import load_keyring
+from services.auth import FailedAuthentications, load_keyring
 from services.committer import GroupCommitter
 from services.errors import EXCEPTION_HANDLERS
 from services.limits import MAX_BODY, CommandRequest
@@ -88,6 +89,7 @@ def create_app(service: Service, db_url: str | None = None, nats: str | None = N
     return Litestar(
         route_handlers=[*service.controllers, health],
         lifespan=[lifespan],
+        state=State({"failed_authentications": FailedAuthentications(auth_failures_per_minute())}),
         exception_handlers={**EXCEPTION_HANDLERS, **LIMIT_HANDLERS},  # type: ignore[arg-type]
         request_class=CommandRequest,
         request_max_body_size=MAX_BODY,

@@ -1,13 +1,27 @@
-"""API keys: ``Authorization: Bearer <key>`` names the organisation. Only hashes are stored."""
+"""API keys: ``Authorization: Bearer <key>`` names the organisation. Only hashes are stored.
+
+Wrong keys are throttled: after ``COALITION_AUTH_FAILURES_PER_MINUTE`` failed attempts in a
+minute from one client address, or with one key, further requests that carry a key get
+``429`` with ``Retry-After`` until the oldest failure is a minute old, without their key
+being looked at.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
+import time
+from collections import deque
+from collections.abc import Callable
 
 import psycopg
 from litestar import Request
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    PermissionDeniedException,
+    TooManyRequestsException,
+)
 
 from events.organisations import Organisation
 
@@ -59,11 +73,72 @@ def bearer_key(request: Request) -> str | None:
     return key.strip() if scheme.lower() == "bearer" and key.strip() else None
 
 
+class FailedAuthentications:
+    """A sliding window of failed authentications per client address and per key hash.
+
+    Our own, not Litestar's ``RateLimitConfig``: that middleware counts every request
+    before the handler runs and cannot count only the failures, while a partner's good
+    requests must never use up its allowance. One window per service process, in memory
+    (a restart forgets it); used on the event loop only, so it needs no lock. At most
+    ``max_tracked`` addresses and keys are remembered, the oldest forgotten first, so
+    that guesses from many addresses cannot exhaust memory."""
+
+    def __init__(self, per_minute: int, window: float = 60.0, max_tracked: int = 100_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_minute = per_minute
+        self.window = window
+        self.max_tracked = max_tracked
+        self._clock = clock
+        self._failures: dict[str, deque[float]] = {}
+
+    def retry_after(self, *who: str) -> int | None:
+        """Seconds until each of ``who`` may try again, or None if none of them is throttled."""
+        if not self.per_minute:
+            return None
+        now = self._clock()
+        waits = [times[0] + self.window - now for times in (self._recent(w, now) for w in who)
+                 if len(times) >= self.per_minute]
+        return max(1, math.ceil(max(waits))) if waits else None
+
+    def failed(self, *who: str) -> None:
+        """Count one failed attempt against each of ``who``."""
+        if not self.per_minute:
+            return
+        now = self._clock()
+        for w in who:
+            times = self._recent(w, now)
+            times.append(now)
+            self._failures[w] = times
+            if len(times) > self.per_minute:
+                times.popleft()  # the window need hold no more than decides a refusal
+        if len(self._failures) > self.max_tracked:
+            for stale in list(self._failures)[: len(self._failures) - self.max_tracked]:
+                del self._failures[stale]
+
+    def _recent(self, who: str, now: float) -> deque[float]:
+        times = self._failures.get(who, deque())
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        if not times:
+            self._failures.pop(who, None)
+        return times
+
+
 def _organisation(request: Request, key: str) -> Organisation:
-    """The organisation holding ``key``; 401 if none does."""
+    """The organisation holding ``key``; 401 if none does, 429 if this address or this key
+    failed too often of late."""
+    hashed = hash_key(key)
+    address = request.client.host if request.client else "unknown"
+    who = (f"address {address}", f"key {hashed}")
+    failures: FailedAuthentications = request.app.state.failed_authentications
+    wait = failures.retry_after(*who)
+    if wait is not None:
+        raise TooManyRequestsException("too many failed authentications: try again later",
+                                       headers={"Retry-After": str(wait)})
     keyring: dict[str, Organisation] = request.app.state.keyring
-    org = keyring.get(hash_key(key))
+    org = keyring.get(hashed)
     if org is None:
+        failures.failed(*who)
         raise NotAuthorizedException("unknown API key")
     return org
 

@@ -3,7 +3,7 @@
 The movement shares attacks at every TLP; each organisation reads the board through its
 own key and sees what TLP 2.0 lets it see, an anonymous reader CLEAR and GREEN only. An
 item the caller may not see is a 404 on every route, word for word the answer for an id
-that never existed. With PostgreSQL stopped, commands and reads
+that never existed. Wrong keys are throttled. With PostgreSQL stopped, commands and reads
 are answered 503 within two seconds; with NATS stopped, commands are still accepted.
 """
 
@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from services.auth import FailedAuthentications
 from tests.bodies import ATTACK, action
 from tests.conftest import Running, start_platform, stop_platform
 
@@ -176,6 +177,53 @@ def test_a_pledge_or_triage_right_after_the_item_was_created_elsewhere(platform:
         attack = report(platform, "momentum", "momentum")
         triaged = platform.post("forum", "forum", f"/v1/items/{attack}/triage", {"status": "acknowledged"})
         assert triaged.status_code == 201, triaged.text
+
+
+def from_address(address: str) -> httpx.Client:
+    """A client whose requests come from ``address`` (any 127.x.y.z reaches loopback)."""
+    return httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=10)
+
+
+def test_wrong_key_guesses_are_throttled_per_address(platform: Running) -> None:
+    """100 guesses from one address: 20 are answered 401, then 429 with Retry-After, and
+    from that address even the right key is not looked at. Other addresses are unaffected."""
+    url = platform.url("unions", "/v1/attacks")
+    with from_address("127.0.0.31") as guesser:
+        answers = [guesser.post(url, json=ATTACK, headers={"Authorization": f"Bearer coal_rmt_guess{n}"})
+                   for n in range(100)]
+        right_key = guesser.post(url, json=ATTACK, headers=platform.headers("rmt"))
+    assert [r.status_code for r in answers] == [401] * 20 + [429] * 80
+    assert all(0 < int(r.headers["retry-after"]) <= 60 for r in answers[20:])
+    assert right_key.status_code == 429
+    with from_address("127.0.0.32") as neighbour:
+        assert neighbour.post(url, json=ATTACK, headers=platform.headers("rmt")).status_code == 201
+
+
+def test_one_wrong_key_is_throttled_from_any_address(platform: Running) -> None:
+    """The same wrong key tried from 25 addresses: after 20 failures it is refused unread."""
+    url = platform.url("unions", "/v1/attacks")
+    codes = []
+    for n in range(25):
+        with from_address(f"127.0.1.{n + 1}") as client:
+            codes.append(client.post(url, json=ATTACK, headers={"Authorization": "Bearer coal_rmt_leaked"}).status_code)
+    assert codes == [401] * 20 + [429] * 5
+
+
+def test_the_throttle_forgets_failures_a_minute_old() -> None:
+    """Retry-After counts down to the moment the oldest failure leaves the window; 0 is off."""
+    now = [0.0]
+    failures = FailedAuthentications(3, clock=lambda: now[0])
+    for _ in range(3):
+        failures.failed("address 127.0.0.9")
+    assert failures.retry_after("address 127.0.0.9", "key abc") == 60
+    now[0] = 30.0
+    assert failures.retry_after("address 127.0.0.9") == 30
+    now[0] = 60.5
+    assert failures.retry_after("address 127.0.0.9") is None
+    off = FailedAuthentications(0)
+    for _ in range(100):
+        off.failed("address 127.0.0.9")
+    assert off.retry_after("address 127.0.0.9") is None
 
 
 # --- faults: a platform of its own, whose engines the tests stop -------------------------
