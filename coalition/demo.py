@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,12 +37,24 @@ class Demo:
     ids: dict[str, str] = field(default_factory=dict)
 
     async def post(self, org: str, service: str, path: str, body: dict[str, Any]) -> str:
-        async with self.client.post(f"{self.endpoints[service]}{path}", json=body,
-                                    headers={"Authorization": f"Bearer {self.keys[org]}"}) as resp:
-            if resp.status != 201:
-                raise RuntimeError(f"{org} POST {path} → {resp.status}: {await resp.text()}")
-            self.commands += 1
-            return str((await resp.json())["id"])
+        """Send a command as a careful client does: with an ``Idempotency-Key``, so that a
+        retry after a lost connection or a 503 can never record it twice."""
+        headers = {"Authorization": f"Bearer {self.keys[org]}", "Idempotency-Key": str(uuid.uuid4())}
+        for attempt in range(3):
+            try:
+                async with self.client.post(f"{self.endpoints[service]}{path}", json=body, headers=headers) as resp:
+                    if resp.status == 503 and attempt < 2:
+                        await asyncio.sleep(float(resp.headers.get("Retry-After", "1")))
+                        continue
+                    if resp.status != 201:
+                        raise RuntimeError(f"{org} POST {path} → {resp.status}: {await resp.text()}")
+                    self.commands += 1
+                    return str((await resp.json())["id"])
+            except aiohttp.ClientConnectionError:
+                if attempt == 2:
+                    raise
+                await asyncio.sleep(0.5)
+        raise RuntimeError(f"{org} POST {path}: no answer")
 
     async def board(self) -> dict[str, Any]:
         """The board as the coordinators see it (AMBER included, which no anonymous reader sees)."""

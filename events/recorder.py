@@ -15,16 +15,18 @@ The pool also gives up on a lost connection after ``RECONNECT_WITHIN`` seconds r
 five minutes, so that its backing-off retries do not outlast PostgreSQL's absence: a caller
 waiting afterwards has it connect afresh.
 
-Chosen with ``APPLICATION_RECORDER_TOPIC`` (``events.settings.DatabaseParams``).
+Chosen with ``APPLICATION_RECORDER_TOPIC`` (``events.settings.DatabaseParams``), as
+:class:`ServiceRecorder`, which also keeps the first answers to idempotent commands.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from eventsourcing.persistence import InterfaceError, Notification, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg.sql import SQL, Identifier
 from psycopg_pool import PoolTimeout
 
 #: Seconds a pool keeps retrying one lost connection before it gives up on it (psycopg's
@@ -65,3 +67,57 @@ class PromptRecorder(PostgresApplicationRecorder):
 
     def max_notification_id(self) -> int | None:
         return self._prompt(_once(PostgresApplicationRecorder.max_notification_id))
+
+
+class Answer(NamedTuple):
+    """The first answer to an idempotent command (IETF httpapi ``Idempotency-Key``): kept in
+    the store's own schema, written in the transaction that stores the command's events."""
+
+    org: str
+    key: str
+    body_sha256: str
+    status: int
+    body: bytes
+
+
+#: How long a key holds its first answer; after that the key may be used afresh.
+ANSWERS_KEPT = "24 hours"
+
+
+class ServiceRecorder(PromptRecorder):
+    """A service's recorder: ``PromptRecorder`` that also records, in the same transaction as
+    the events, the answers to the commands sent with an ``Idempotency-Key``
+    (``Application.save(..., answers=[Answer, …])``). The key is the table's primary key: of
+    two concurrent commands with one key, the second's whole transaction fails, and its
+    caller finds the first answer instead."""
+
+    def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        self.answers = SQL("{}.{}").format(Identifier(datastore.schema), Identifier("idempotency"))
+        self.sql_create_statements.append(SQL(
+            "CREATE TABLE IF NOT EXISTS {} (org text NOT NULL, key text NOT NULL, "
+            "body_sha256 text NOT NULL, status integer NOT NULL, body bytea NOT NULL, "
+            "created_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (org, key))"
+        ).format(self.answers))
+
+    def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        for answer in kwargs.get("answers") or ():
+            # an expired answer gives its key back; a live one makes the insert below fail
+            curs.execute(SQL("DELETE FROM {} WHERE org = %s AND key = %s AND created_at < now() - %s::interval")
+                         .format(self.answers), (answer.org, answer.key, ANSWERS_KEPT))
+            curs.execute(SQL("INSERT INTO {} (org, key, body_sha256, status, body) VALUES (%s, %s, %s, %s, %s)")
+                         .format(self.answers), tuple(answer))
+        super()._insert_events(curs, stored_events, **kwargs)
+
+    def first_answer(self, org: str, key: str) -> Answer | None:
+        """The answer given to ``org``'s command with ``key`` in the last 24 hours, if any."""
+        def select(recorder: ServiceRecorder) -> Answer | None:
+            with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
+                curs.execute(SQL("SELECT org, key, body_sha256, status, body FROM {} WHERE org = %s "
+                                 "AND key = %s AND created_at >= now() - %s::interval").format(self.answers),
+                             (org, key, ANSWERS_KEPT))
+                row = curs.fetchone()
+            return None if row is None else Answer(row["org"], row["key"], row["body_sha256"],
+                                                   row["status"], bytes(row["body"]))
+
+        return self._prompt(select)  # type: ignore[no-any-return]

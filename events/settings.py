@@ -80,7 +80,7 @@ class DatabaseParams:
             # PostgreSQL down it is answered 503 at once rather than after eventsourcing's 30 s,
             # and is not then retried for ten more seconds, as eventsourcing's recorder would.
             "POSTGRES_CONNECT_TIMEOUT": "1",
-            "APPLICATION_RECORDER_TOPIC": "events.recorder:PromptRecorder",
+            "APPLICATION_RECORDER_TOPIC": "events.recorder:ServiceRecorder",
             "CREATE_TABLE": "true",
         }
 

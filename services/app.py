@@ -24,8 +24,9 @@ from services.application import open_application
 from services.auth import FailedAuthentications, load_keyring
 from services.committer import GroupCommitter
 from services.errors import EXCEPTION_HANDLERS
-from services.limits import MAX_BODY, CommandRequest
+from services.idempotency import AlreadyAnswered, replay_or_claim, replayed
 from services.limits import EXCEPTION_HANDLERS as LIMIT_HANDLERS
+from services.limits import MAX_BODY, CommandRequest
 from services.registry import Service
 from services.relay import Relay
 from services.translator import check_publishable
@@ -90,7 +91,9 @@ def create_app(service: Service, db_url: str | None = None, nats: str | None = N
         route_handlers=[*service.controllers, health],
         lifespan=[lifespan],
         state=State({"failed_authentications": FailedAuthentications(auth_failures_per_minute())}),
-        exception_handlers={**EXCEPTION_HANDLERS, **LIMIT_HANDLERS},  # type: ignore[arg-type]
+        exception_handlers={**EXCEPTION_HANDLERS, **LIMIT_HANDLERS,  # type: ignore[arg-type]
+                            AlreadyAnswered: replayed},
+        before_request=replay_or_claim,
         request_class=CommandRequest,
         request_max_body_size=MAX_BODY,
         openapi_config=OpenAPIConfig(title=f"coalition {service.name}", version="1.0.0",

@@ -19,7 +19,19 @@ import msgspec
 from msgspec import Meta
 
 from contracts.attacks import AttackKind, Outcome, Sources, Targets
-from contracts.base import Audience, Moment, OrgId, People, Refs, Region, Severity, ShortText, Text, Tlp, check_times
+from contracts.base import (
+    Audience,
+    Moment,
+    OrgId,
+    People,
+    Refs,
+    Region,
+    Severity,
+    ShortText,
+    Text,
+    Tlp,
+    check_times,
+)
 from contracts.campaigning import ActionKind, WinKind
 from contracts.forum import Priority, Status
 from contracts.industrial import Helps, Members, Sector, Workplaces

@@ -28,6 +28,8 @@ log = logging.getLogger("coalition.committer")
 MAX_BATCH = 1000
 
 Done = Callable[[BaseException | None], None]
+Queued = tuple[tuple[Any, ...], tuple[Any, ...], Done]
+"""A command's events, the answers to record with them (idempotency), and its waiter."""
 
 
 class GroupCommitter:
@@ -35,7 +37,7 @@ class GroupCommitter:
                  check: Callable[[tuple[Any, ...]], None] | None = None) -> None:
         """``check(events)`` may refuse a command's events (by raising) before they are queued."""
         self._app = app
-        self._queue: queue.SimpleQueue[tuple[tuple[Any, ...], Done] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Queued | None] = queue.SimpleQueue()
         self._on_commit = on_commit
         self._check = check
         self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
@@ -49,8 +51,9 @@ class GroupCommitter:
             self._check(events)  # a refusal raises here, in the caller: nothing is stored
         return events
 
-    async def commit(self, *aggregates: Any) -> None:
-        """Wait, without blocking the event loop, until the aggregates' new events are committed."""
+    async def commit(self, *aggregates: Any, answers: tuple[Any, ...] = ()) -> None:
+        """Wait, without blocking the event loop, until the aggregates' new events are
+        committed (with ``answers``: ``events.recorder.Answer`` rows in the same transaction)."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
 
@@ -65,7 +68,7 @@ class GroupCommitter:
 
             loop.call_soon_threadsafe(settle)
 
-        self._queue.put((self._events(aggregates), resolve))
+        self._queue.put((self._events(aggregates), answers, resolve))
         await done
 
     def save(self, *aggregates: Any) -> None:
@@ -78,7 +81,7 @@ class GroupCommitter:
             else:
                 done.set_exception(exc)
 
-        self._queue.put((self._events(aggregates), resolve))
+        self._queue.put((self._events(aggregates), (), resolve))
         done.result()
 
     def close(self) -> None:
@@ -102,26 +105,30 @@ class GroupCommitter:
                 batch.append(nxt)
             self._commit(batch)
 
-    def _commit(self, batch: list[tuple[tuple[Any, ...], Done]]) -> None:
+    def _save(self, events: Any, answers: list[Any]) -> list[Recording]:
+        return self._app.save(*events, answers=answers) if answers else self._app.save(*events)
+
+    def _commit(self, batch: list[Queued]) -> None:
         recordings: list[Recording] = []
         try:
-            recordings = self._app.save(*(e for events, _ in batch for e in events))
+            recordings = self._save((e for events, _, _ in batch for e in events),
+                                    [a for _, answers, _ in batch for a in answers])
         except (OperationalError, InterfaceError) as exc:
             # PostgreSQL is unreachable: every command fails alike, at once (a 503), rather
             # than each waiting out the pool's timeout again alone
             log.warning("group commit of %d commands failed: %s", len(batch), exc)
-            for _, done in batch:
+            for _, _, done in batch:
                 done(exc)
         except Exception:  # noqa: BLE001 - isolate the failing command below
-            for events, done in batch:
+            for events, answers, done in batch:
                 try:
-                    recordings += self._app.save(*events)
+                    recordings += self._save(events, list(answers))
                 except Exception as exc:  # noqa: BLE001 - handed to the waiting request
                     done(exc)
                 else:
                     done(None)
         else:
-            for _, done in batch:
+            for _, _, done in batch:
                 done(None)
         if self._on_commit is not None:
             self._on_commit(recordings)

@@ -9,24 +9,24 @@ from events.organisations import Organisation
 from services.api.context import application, commit, in_thread
 from services.auth import authenticate, check_publisher
 from services.commands import Accepted, Created, ReportAttack, ResolveAttack
+from services.idempotency import PARAMETERS as IDEMPOTENCY
 
 
 class AttackController(Controller):
     path = "/v1/attacks"
     tags = ["attacks"]
     dependencies = {"caller": Provide(authenticate, sync_to_thread=False)}
+    parameters = IDEMPOTENCY
 
     @post("", operation_id="reportAttack", status_code=201)
     async def report(self, request: Request, caller: Organisation, data: ReportAttack) -> Created:
         """Report an attack on members or organisations (a suspension, a proscription…)."""
         check_publisher(caller, data.org)
         attack = application(request).report_attack(caller.id, data)
-        await commit(request, attack)
-        return Created(id=str(attack.id))
+        return await commit(request, Created(id=str(attack.id)), attack)
 
     @post("/{attack_id:str}/resolution", operation_id="resolveAttack", status_code=201)
     async def resolve(self, request: Request, caller: Organisation, attack_id: str, data: ResolveAttack) -> Accepted:
         """Record the outcome of an attack this organisation reported."""
         attack = await in_thread(application(request).resolve_attack, caller.id, attack_id, data)
-        await commit(request, attack)
-        return Accepted(id=attack_id, version=attack.version)
+        return await commit(request, Accepted(id=attack_id, version=attack.version), attack)

@@ -9,39 +9,39 @@ from events.organisations import Organisation
 from services.api.context import application, commit, visible_item
 from services.auth import authenticate, check_publisher
 from services.commands import CallAction, Created, MakePledge, RecordWin
+from services.idempotency import PARAMETERS as IDEMPOTENCY
 
 
 class ActionController(Controller):
     path = "/v1/actions"
     tags = ["campaigning"]
     dependencies = {"caller": Provide(authenticate, sync_to_thread=False)}
+    parameters = IDEMPOTENCY
 
     @post("", operation_id="callAction", status_code=201)
     async def call(self, request: Request, caller: Organisation, data: CallAction) -> Created:
         """Call an action for an item (``refs``): where, when, and what is asked."""
         check_publisher(caller, data.org)
         action = application(request).call_action(caller.id, data)
-        await commit(request, action)
-        return Created(id=str(action.id))
+        return await commit(request, Created(id=str(action.id)), action)
 
     @post("/{action_id:str}/pledges", operation_id="pledge", status_code=201)
     async def pledge(self, request: Request, caller: Organisation, action_id: str, data: MakePledge) -> Created:
         """Pledge support (people, a motion, a statement) to any action this organisation can see."""
         shared_as = await visible_item(request, action_id, caller.id, kind="action")
         pledge = application(request).pledge(caller.id, action_id, shared_as, data)
-        await commit(request, pledge)
-        return Created(id=str(pledge.id))
+        return await commit(request, Created(id=str(pledge.id)), pledge)
 
 
 class WinController(Controller):
     path = "/v1/wins"
     tags = ["campaigning"]
     dependencies = {"caller": Provide(authenticate, sync_to_thread=False)}
+    parameters = IDEMPOTENCY
 
     @post("", operation_id="recordWin", status_code=201)
     async def record(self, request: Request, caller: Organisation, data: RecordWin) -> Created:
         """Record a win to celebrate, linked to the items it answers."""
         check_publisher(caller, data.org)
         win = application(request).record_win(caller.id, data)
-        await commit(request, win)
-        return Created(id=str(win.id))
+        return await commit(request, Created(id=str(win.id)), win)

@@ -8,14 +8,17 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import anyio
+import msgspec
 import psycopg
 from litestar import Request
+from litestar.status_codes import HTTP_201_CREATED
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from events.policy import can_see
 from projections.board.queries import BoardWatch, find_item
 from services.domain.errors import ItemNotFound
 from services.domain.sharing import Sharing
+from services.idempotency import AlreadyAnswered, claim_of, first_answer
 
 T = TypeVar("T")
 
@@ -34,9 +37,24 @@ async def in_thread(method: Callable[..., T], *args: Any) -> T:
     return await anyio.to_thread.run_sync(method, *args)
 
 
-async def commit(request: Request, *aggregates: Any) -> None:
-    """Save with the service's group committer; returns once durable in PostgreSQL."""
-    await request.app.state.committer.commit(*aggregates)
+async def commit(request: Request, answer: T, *aggregates: Any) -> T:
+    """Save with the service's group committer and return ``answer`` once durable in
+    PostgreSQL. A command sent with an ``Idempotency-Key`` has its answer recorded in the
+    same transaction; if the transaction failed because the key was answered meanwhile (a
+    concurrent retry), that first answer is given instead."""
+    claim = claim_of(request)
+    if claim is None:
+        await request.app.state.committer.commit(*aggregates)
+        return answer
+    try:
+        await request.app.state.committer.commit(
+            *aggregates, answers=(claim.answer(HTTP_201_CREATED, msgspec.json.encode(answer)),))
+    except Exception:
+        first = await first_answer(request, claim)
+        if first is None:
+            raise
+        raise AlreadyAnswered(first) from None
+    return answer
 
 
 async def on_board(request: Request, query: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:

@@ -16,20 +16,21 @@ from projections.board.queries import Board, BoardWatch, read_board, rejected_co
 from services.api.context import application, commit, in_thread, on_board, visible_item
 from services.auth import authenticate, optional_viewer
 from services.commands import Accepted, TriageItem
+from services.idempotency import PARAMETERS as IDEMPOTENCY
 
 
 class TriageController(Controller):
     path = "/v1/items"
     tags = ["forum"]
     dependencies = {"caller": Provide(authenticate, sync_to_thread=False)}
+    parameters = IDEMPOTENCY
 
     @post("/{item_id:str}/triage", operation_id="triageItem", status_code=201)
     async def triage(self, request: Request, caller: Organisation, item_id: str, data: TriageItem) -> Accepted:
         """Set a board item's status and priority (forum coordinators)."""
         shared_as = await visible_item(request, item_id, caller.id)
         record = await in_thread(application(request).triage, caller.id, item_id, shared_as, data)
-        await commit(request, record)
-        return Accepted(id=item_id, version=record.version)
+        return await commit(request, Accepted(id=item_id, version=record.version), record)
 
 
 class BoardController(Controller):

@@ -9,38 +9,38 @@ from events.organisations import Organisation
 from services.api.context import application, commit, in_thread
 from services.auth import authenticate, check_publisher
 from services.commands import CallStrike, Created, RequestSolidarity, SchedulePicket
+from services.idempotency import PARAMETERS as IDEMPOTENCY
 
 
 class StrikeController(Controller):
     path = "/v1/strikes"
     tags = ["industrial"]
     dependencies = {"caller": Provide(authenticate, sync_to_thread=False)}
+    parameters = IDEMPOTENCY
 
     @post("", operation_id="callStrike", status_code=201)
     async def call(self, request: Request, caller: Organisation, data: CallStrike) -> Created:
         """Call strike action: employer, sector, workplaces, dates, members involved."""
         check_publisher(caller, data.org)
         strike = application(request).call_strike(caller.id, data)
-        await commit(request, strike)
-        return Created(id=str(strike.id))
+        return await commit(request, Created(id=str(strike.id)), strike)
 
     @post("/{strike_id:str}/pickets", operation_id="schedulePicket", status_code=201)
     async def picket(self, request: Request, caller: Organisation, strike_id: str, data: SchedulePicket) -> Created:
         """Schedule a picket line for one of this union's strikes."""
         strike, picket = await in_thread(application(request).schedule_picket, caller.id, strike_id, data)
-        await commit(request, strike)
-        return Created(id=picket)
+        return await commit(request, Created(id=picket), strike)
 
 
 class SolidarityController(Controller):
     path = "/v1/solidarity-requests"
     tags = ["industrial"]
     dependencies = {"caller": Provide(authenticate, sync_to_thread=False)}
+    parameters = IDEMPOTENCY
 
     @post("", operation_id="requestSolidarity", status_code=201)
     async def request_help(self, request: Request, caller: Organisation, data: RequestSolidarity) -> Created:
         """Ask the coalition for help: people on a picket, strike-fund donations, motions…"""
         check_publisher(caller, data.org)
         ask = application(request).request_solidarity(caller.id, data)
-        await commit(request, ask)
-        return Created(id=str(ask.id))
+        return await commit(request, Created(id=str(ask.id)), ask)

@@ -1,0 +1,94 @@
+"""Idempotent commands: a client that retries (after a timeout, say) with the same
+``Idempotency-Key`` gets the first answer again, and nothing new is stored.
+
+As the IETF httpapi draft and Stripe have it: the same key with the same body within 24
+hours answers what the first request answered (same id, header ``Idempotent-Replayed``);
+the same key with another body is refused with ``422``. The first answer is written by
+the recorder in the very transaction that stores the command's events
+(``events.recorder.ServiceRecorder``), so it survives restarts and can never disagree
+with the store. Keys are per organisation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+import anyio
+from litestar import MediaType, Request, Response
+from litestar.exceptions import ClientException, HTTPException
+from litestar.params import HeaderParameter
+from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
+
+from events.recorder import Answer
+from services.auth import authenticate
+
+HEADER = "Idempotency-Key"
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+#: Declared on every command controller, so that the OpenAPI documents say it.
+PARAMETERS = {"idempotency_key": HeaderParameter(
+    name=HEADER, annotation=str, required=False, min_length=1, max_length=255,
+    description="Send the same key to retry a command safely: within 24 hours the first answer "
+                "is given again and nothing new is stored; the same key with another body is a 422.",
+)}
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A command sent with a key: whose, which key, and a digest of its body."""
+
+    org: str
+    key: str
+    body_sha256: str
+
+    def answer(self, status: int, body: bytes) -> Answer:
+        return Answer(self.org, self.key, self.body_sha256, status, body)
+
+
+class AlreadyAnswered(Exception):
+    """A command with this key was answered before (found after this one failed to commit)."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("already answered")
+        self.response = response
+
+
+async def replay_or_claim(request: Request) -> Response | None:
+    """Before a POST with an ``Idempotency-Key``: the first answer if there was one (the
+    handler does not run), else the claim the handler's commit records with its answer."""
+    key = request.headers.get(HEADER)
+    if key is None or request.method != "POST":
+        return None
+    if not _KEY.match(key):
+        raise ClientException(f"{HEADER} must be 1 to 255 visible ASCII characters")
+    caller = authenticate(request)
+    claim = Claim(caller.id, key, hashlib.sha256(await request.body()).hexdigest())
+    first = await first_answer(request, claim)
+    if first is not None:
+        return first
+    request.state.idempotency = claim
+    return None
+
+
+async def first_answer(request: Request, claim: Claim) -> Response | None:
+    """The response first given to ``claim``'s key, or None; 422 if its body differs."""
+    recorder = request.app.state.application.recorder
+    stored: Answer | None = await anyio.to_thread.run_sync(recorder.first_answer, claim.org, claim.key)
+    if stored is None:
+        return None
+    if stored.body_sha256 != claim.body_sha256:
+        raise HTTPException(status_code=HTTP_422_UNPROCESSABLE_ENTITY,
+                            detail=f"{HEADER} {claim.key!r} was used with another body; use a new key")
+    return Response(stored.body, status_code=stored.status, media_type=MediaType.JSON,
+                    headers={"Idempotent-Replayed": "true"})
+
+
+def claim_of(request: Request) -> Claim | None:
+    claim: Claim | None = request.state.get("idempotency")
+    return claim
+
+
+def replayed(_: Request, exc: AlreadyAnswered) -> Response:
+    return exc.response
