@@ -89,6 +89,9 @@ class Contract(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind", forb
     audience: Audience | None = None
     region: Region | None = None
     refs: Refs = []
+    actor: PersonalName | None = None
+    """The person who made the change (a coordinator's display name), when a person did:
+    with ``org`` it attributes the event. Personal data, like every name of a person."""
 
 
 class Target(msgspec.Struct, frozen=True, kw_only=True):
