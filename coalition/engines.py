@@ -336,12 +336,16 @@ class Engines:
 
         self.database_url = env("COALITION_DATABASE_URL") or ""
         self.nats_url = env("COALITION_NATS_URL") or ""
-        if not self.database_url:
-            self.postgres = EmbeddedPostgres(self.root, password=self.postgres_password)
-            self.database_url = self.postgres.start()
-        if not self.nats_url:
-            self.nats = EmbeddedNats(self.root, passwords=self.nats_passwords)
-            self.nats_url = self.nats.start()
+        try:
+            if not self.database_url:
+                self.postgres = EmbeddedPostgres(self.root, password=self.postgres_password)
+                self.database_url = self.postgres.start()
+            if not self.nats_url:
+                self.nats = EmbeddedNats(self.root, passwords=self.nats_passwords)
+                self.nats_url = self.nats.start()
+        except BaseException:
+            self.stop()  # what did start (PostgreSQL, say, when NATS does not) is not left running
+            raise
         return self
 
     def nats_url_for(self, user: str) -> str:
