@@ -8,11 +8,16 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from secrets import token_urlsafe
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from coalition.engines import Engines
+from coalition.engines import ADMIN, Engines
+
+#: where the engines' passwords are kept in a data folder (as ``coalition up`` keeps them)
+SECRETS = "secrets.json"
 
 console = Console(stderr=True)
 
@@ -22,13 +27,35 @@ def engines(data_dir: Path | None = None) -> Iterator[Engines]:
     """The platform's own engine start-up (``coalition.engines.Engines``): embedded
     PostgreSQL and NATS in a fresh folder (or ``data_dir``), unless COALITION_DATABASE_URL
     and COALITION_NATS_URL name running servers. Yields them started (``.database_url``,
-    ``.nats_url``) and stops them on the way out."""
+    ``.nats_url``: the admin's) and stops them on the way out.
+
+    The embedded PostgreSQL refuses a second start of its folder with another password,
+    so the passwords are kept in the folder's ``secrets.json`` (mode 0600, the layout
+    ``coalition up`` keeps them in: ``postgres.postgres``, ``nats.<user>``) and read from
+    there when ``data_dir`` is used again."""
     with tempfile.TemporaryDirectory(prefix="coalition-bench-") as tmp:
-        running = Engines(data_dir or Path(tmp))
-        try:  # not ``with Engines(...)``: that would leave PostgreSQL running if NATS fails to start
-            yield running.start()
-        finally:
-            running.stop()
+        root = data_dir or Path(tmp)
+        secrets = load_secrets(root)
+        postgres, nats = secrets.setdefault("postgres", {}), secrets.setdefault("nats", {})
+        postgres.setdefault(ADMIN, token_urlsafe(24))
+        save_secrets(root, secrets)  # before initdb uses it: a failed first start can be retried
+        with Engines(root, nats_passwords=nats, postgres_password=postgres[ADMIN]) as running:
+            save_secrets(root, secrets)  # with the NATS users' passwords, filled in by the start
+            yield running
+
+
+def load_secrets(root: Path) -> dict[str, Any]:
+    path = root / SECRETS
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def save_secrets(root: Path, secrets: dict[str, Any]) -> None:
+    """Write ``root/secrets.json`` readable by its owner only (created so, never widened)."""
+    root.mkdir(parents=True, exist_ok=True)
+    path = root / SECRETS
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text(json.dumps(secrets, indent=2) + "\n")
 
 
 def median(values: list[float]) -> float:

@@ -5,8 +5,10 @@ Commands go through the real domain: each service's application (``services.mome
 aggregates in memory with its pure command methods where it has them, and their domain
 events are turned into messages by ``services.relay.relay_message`` — the relay's own
 translation — as CloudEvents on ``coalition.<service>.<aggregate>.<event>`` with
-``Nats-Msg-Id`` ``<service>:<notification id>``. So the stream holds exactly what the
-relays would have published, only without the HTTP and PostgreSQL round trips.
+``Nats-Msg-Id`` ``<service>:<notification id>``, each into its service's own stream
+``LOG_<SERVICE>``, which ``COALITION`` sources (``events.stream``). So the shared log
+holds exactly what the relays would have published, only without the HTTP and
+PostgreSQL round trips.
 
 The mix, by command: attacks reported (15%), some resolved (5%), strikes called (2%),
 pickets scheduled on them (4%), solidarity requests (3%), actions called (10%), pledges to
@@ -19,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
@@ -26,16 +29,23 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from msgspec.structs import asdict
-from nats.js.errors import APIError
+from nats.js.errors import APIError, NotFoundError
 
 from contracts.base import Target
 from events.organisations import DEFAULT_ORGANISATIONS
 from events.policy import can_see
-from events.publish import OrderedPublisher
+from events.publish import Message, OrderedPublisher
 from events.settings import SERVICES, STREAM
-from events.stream import connect, ensure_stream
+from events.stream import connect, ensure_stream, log_stream, subject_filter
 from services.application import CampaignApp, ServiceApplication, open_application
-from services.commands import CallAction, CallStrike, MakePledge, RecordWin, ReportAttack, RequestSolidarity
+from services.commands import (
+    CallAction,
+    CallStrike,
+    MakePledge,
+    RecordWin,
+    ReportAttack,
+    RequestSolidarity,
+)
 from services.domain.attacks import Attack
 from services.domain.industrial import Strike
 from services.domain.sharing import Sharing
@@ -48,7 +58,7 @@ from services.unions import UnionsApp
 
 #: The largest JetStream atomic batch the server accepts by default.
 BATCH = 1000
-#: Atomic batches awaiting their commit acknowledgement while the next ones are sent.
+#: Atomic batches (of any service) awaiting their commit acknowledgement while the next ones are sent.
 IN_FLIGHT = 4
 #: The eventsourcing application the stock-runner benchmark projects from.
 SOURCE = "benchsource"
@@ -226,12 +236,12 @@ class LogGenerator:
     def action(self) -> list[Entry]:
         org = self.rng.choice(("momentum", "momentum", "scg", "rmt", "fbu", "forum"))
         people = self.rng.choice((10, 20, 40, 100, 200))
-        wanted = None if self.rng.random() < 0.5 else people
         kind = self.rng.choice(ACTION_KINDS)
+        # the head count is people_wanted: nothing reads it out of the asks any more
         action = self._app(org).call_action(org, CallAction(
             action_kind=kind, where=f"{self.rng.choice(LOCAL_GROUPS)} town hall",
             when=self.clock + timedelta(days=self.rng.randint(1, 21), hours=self.rng.randint(8, 19)),
-            asks=f"{people} people to {kind.replace('_', ' ')}", people_wanted=wanted,
+            asks=f"{people} people to {kind.replace('_', ' ')}", people_wanted=people,
             occurred_at=self._tick(), **self._share(org, self._refs()),
         ))
         self.actions.append((str(action.id), org, action.sharing))
@@ -302,14 +312,20 @@ class LogGenerator:
 
 
 async def fill_stream(nats_url: str, count: int, progress: Callable[[int, int], None] | None = None,
-                      *, seed: int = 2025, generator: LogGenerator | None = None) -> int:
-    """Publish ``count`` events to the COALITION stream in JetStream atomic batches of up to
-    1000 (a few in flight at once); returns the stream's last sequence.
+                      *, seed: int = 2025, generator: LogGenerator | None = None,
+                      timeout: float | None = None) -> int:
+    """Publish ``count`` events where the relays put them, each service's into its own
+    stream ``LOG_<SERVICE>``, in JetStream atomic batches of up to 1000 of one service's
+    messages (a few in flight at once, across services); wait until ``COALITION``, which
+    sources those streams server-side and asynchronously, holds every one of them; return
+    its last sequence. ``progress(done, count)`` follows the acknowledged batches.
 
-    Unlike a relay (``events.publish.OrderedPublisher``), a batch mixes the services, as
-    the log does, and is not guarded by an expected sequence, so that several can be in
-    flight. Each service's numbering continues from its last message on the stream, so a
-    second fill is not taken for duplicates."""
+    Unlike a relay (``events.publish.OrderedPublisher``), a batch is not guarded by an
+    expected sequence, so that several can be in flight. Each service's numbering
+    continues from its last message in its stream, so a second fill is not taken for
+    duplicates. The shared log then holds each service's events in the order it stored
+    them, the services interleaved as the sourcing copies them across, as on the live
+    platform; only the interleaving is coarser (a batch of one service at a time)."""
     gen = generator or LogGenerator(seed)
     nc = await connect(nats_url, "bench-logdata", persistent=False)
     try:
@@ -317,31 +333,25 @@ async def fill_stream(nats_url: str, count: int, progress: Callable[[int, int], 
         await ensure_stream(js)
         nids = {service: (await OrderedPublisher(nc, service).read_position()).notification_id
                 for service in SERVICES}
+        buffers: dict[str, list[Message]] = {service: [] for service in SERVICES}
+        published: set[str] = set()
         pending: deque[asyncio.Task] = deque()
-        last_seq = 0
         done = 0
 
         async def settle(task: asyncio.Task) -> None:
-            nonlocal last_seq, done
+            nonlocal done
             reply, size = await task
             ack = json.loads(reply.data)
             if "error" in ack:
                 raise APIError.from_error(ack["error"])
-            last_seq = max(last_seq, int(ack["seq"]))
             done += size
             if progress:
                 progress(done, count)
 
-        entries = gen.entries(count)
-        while True:
-            batch = []
-            for service, event in entries:
-                nids[service] += 1
-                batch.append(relay_message(service, nids[service], event))
-                if len(batch) >= BATCH:
-                    break
-            if not batch:
-                break
+        async def send(service: str) -> None:
+            """One service's buffered messages as one atomic batch into its stream."""
+            batch, buffers[service] = buffers[service], []
+            published.add(service)
             batch_id = uuid.uuid4().hex
             for i, msg in enumerate(batch, start=1):
                 headers = dict(msg.headers, **{"Nats-Batch-Id": batch_id, "Nats-Batch-Sequence": str(i)})
@@ -353,12 +363,45 @@ async def fill_stream(nats_url: str, count: int, progress: Callable[[int, int], 
                 pending.append(asyncio.ensure_future(_sized(commit, len(batch))))
             while len(pending) >= IN_FLIGHT or (pending and pending[0].done()):
                 await settle(pending.popleft())
+
+        for service, event in gen.entries(count):
+            nids[service] += 1
+            buffers[service].append(relay_message(service, nids[service], event))
+            if len(buffers[service]) >= BATCH:
+                await send(service)
+        for service in SERVICES:
+            if buffers[service]:
+                await send(service)
         while pending:
             await settle(pending.popleft())
-        info = await js.stream_info(STREAM)
-        return int(info.state.last_seq or last_seq)
+        last = {service: nids[service] for service in published}
+        return await until_sourced(js, last, 60.0 + count / 10_000 if timeout is None else timeout)
     finally:
         await nc.close()
+
+
+async def until_sourced(js: Any, last: dict[str, int], timeout: float) -> int:
+    """Wait until ``COALITION`` holds, for each service of ``last``, its message with
+    notification id ``last[service]`` (sourcing keeps each service's order, so all that
+    came before it too); returns ``COALITION``'s last sequence."""
+    deadline = time.monotonic() + timeout
+    while True:
+        behind = {}
+        for service, nid in last.items():
+            try:
+                msg = await js.get_last_msg(STREAM, subject_filter(service))
+            except NotFoundError:
+                behind[service] = 0
+                continue
+            _, _, got = (msg.headers or {}).get("Nats-Msg-Id", "").partition(":")
+            if not got.isdigit() or int(got) < nid:
+                behind[service] = int(got) if got.isdigit() else 0
+        if not behind:
+            return int((await js.stream_info(STREAM)).state.last_seq)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{STREAM} has not sourced everything after {timeout:.0f}s: " + ", ".join(
+                f"{log_stream(s)} up to {last[s]}, {STREAM} up to {got}" for s, got in behind.items()))
+        await asyncio.sleep(0.02)
 
 
 async def _sized(commit: Any, size: int) -> tuple[Any, int]:

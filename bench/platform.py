@@ -1,8 +1,15 @@
-"""A platform for a benchmark: ``coalition up`` in a temporary folder, and a fast client."""
+"""A platform for a benchmark: ``coalition up`` in a temporary folder, and a fast client.
+
+Every platform a benchmark launches runs with :data:`ENVIRONMENT` on top of the caller's
+environment: failed authentications are not throttled (``COALITION_AUTH_FAILURES_PER_MINUTE=0``),
+since a benchmark sends everything from one address and measures the platform, not the
+throttle.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import tempfile
 import time
 from collections.abc import Iterator
@@ -14,6 +21,9 @@ import aiohttp
 
 from coalition.launcher import Running, launch, stop
 
+#: set for every platform a benchmark launches (``coalition up`` passes its environment on)
+ENVIRONMENT = {"COALITION_AUTH_FAILURES_PER_MINUTE": "0"}
+
 ATTACK: dict[str, Any] = {
     "kind": "suspension", "targets": [{"kind": "member", "name": "A. Member"}],
     "summary": "Suspended for sharing a picket-line photo", "severity": "high", "tlp": "GREEN",
@@ -23,7 +33,9 @@ STRIKE: dict[str, Any] = {
     "employer": "Example Rail Ltd", "sector": "rail", "workplaces": ["Euston depot"],
     "starts_on": "2026-12-01", "ends_on": "2026-12-03", "members_involved": 4000, "tlp": "CLEAR",
 }
-#: (organisation, service, path, body): the three publishers, round robin
+#: (organisation, service, path, body): the three publishers, round robin. Only CLEAR and
+#: GREEN, which the anonymous board shows (``watch_board`` reads it without a key, as it
+#: always has): an AMBER item would never be seen there.
 COMMANDS: list[tuple[str, str, str, dict[str, Any]]] = [
     ("momentum", "momentum", "/v1/attacks", ATTACK),
     ("scg", "scg", "/v1/attacks", {**ATTACK, "kind": "whip_removed", "targets": [{"kind": "mp", "name": "An MP"}]}),
@@ -31,11 +43,26 @@ COMMANDS: list[tuple[str, str, str, dict[str, Any]]] = [
 ]
 
 
+def launch_platform(data_dir: Path, *extra: str) -> Running:
+    """``coalition.launcher.launch`` with :data:`ENVIRONMENT` in the environment it
+    passes on (this process's own is restored afterwards)."""
+    saved = {name: os.environ.get(name) for name in ENVIRONMENT}
+    os.environ.update(ENVIRONMENT)
+    try:
+        return launch(data_dir, *extra)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 @contextmanager
 def platform() -> Iterator[Running]:
     """``coalition up`` on embedded engines (or COALITION_DATABASE_URL / COALITION_NATS_URL)."""
     with tempfile.TemporaryDirectory(prefix="coalition-bench-") as tmp:
-        running = launch(Path(tmp) / "data")
+        running = launch_platform(Path(tmp) / "data")
         try:
             yield running
         finally:

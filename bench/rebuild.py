@@ -3,7 +3,9 @@
 
 ``python -m bench rebuild [--events M] [--stock-events K] [--runs R] [--quick]``
 
-1. M events of the realistic mix (``bench.logdata``) are published to the COALITION stream.
+1. M events of the realistic mix (``bench.logdata``) are published as the relays would,
+   each service's into its own stream ``LOG_<SERVICE>``, and the benchmark waits until
+   ``COALITION``, which sources them, holds them all.
 2. ``projections.board.rebuild.rebuild`` replays the whole stream into a shadow schema and
    swaps it in, R times: events/s of each run, and the median. The board it leaves is
    checked against what the log holds (items, pledges, position).
@@ -15,7 +17,8 @@
 
 The goal (not an assertion): ≥ 100,000 events/s and ≥ 90× the stock runner. With
 COALITION_DATABASE_URL and COALITION_NATS_URL set, the benchmark runs against those servers:
-it adds M events to their stream and **replaces their board**, so point it at scratch servers.
+it adds M events to their services' streams (numbered after each service's last, which
+its relay then takes for its own) and **replaces their board**, so point it at scratch servers.
 """
 
 from __future__ import annotations
@@ -289,7 +292,7 @@ def main(argv: list[str]) -> int:
         console.print(f"[red]rebuilt board: {items} items, {pledges} pledges, position {position}; expected "
                       f"{generator.board_items} items, {generator.counts['Pledge.Made']} pledges, position {last_seq}")
     rows = [
-        ("log", f"{args.events:,} events", f"published at {fill_rate:,.0f} events/s"),
+        ("log", f"{args.events:,} events", f"published and sourced into COALITION at {fill_rate:,.0f} events/s"),
         *[(f"rebuild run {i + 1}", f"{r.rate:,.0f} events/s", f"{r.events:,} events in {r.seconds:.2f}s")
           for i, r in enumerate(results)],
         ("rebuild (median)", f"{ours:,.0f} events/s", f"goal ≥ {TARGET_RATE:,}"),

@@ -20,7 +20,8 @@ from pathlib import Path
 import psutil
 
 from bench.common import median, report
-from coalition.launcher import launch, stop
+from bench.platform import launch_platform
+from coalition.launcher import stop
 
 
 def memory_mb(procs: list[psutil.Process]) -> tuple[float, float]:
@@ -55,7 +56,7 @@ def main(argv: list[str]) -> int:
             for spawn in (False, True):
                 if run == 0 and spawn:
                     continue
-                running = launch(data, *(["--spawn"] if spawn else []))
+                running = launch_platform(data, *(["--spawn"] if spawn else []))
                 time.sleep(0.5)  # let every child finish its first steps before reading memory
                 r, p = memory_mb(running.family())
                 stop(running)

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: where the publisher puts its events, and what each subscriber reads (the whole log)
-SUBJECT = "coalition.bench.attack.reported"
+#: the publisher is a service of its own as far as the shared log goes: it publishes on
+#: ``coalition.bench.…`` into its own stream ``LOG_BENCH``, which ``COALITION`` sources
+#: like every service's (``bench.fanout.runner.bench_log``); subscribers read ``COALITION``
+PUBLISHER = "bench"
+SUBJECT = f"coalition.{PUBLISHER}.attack.reported"
+#: what each subscriber reads: the whole log
 FILTER = "coalition.>"
 #: headers: when the event was sent (``time.time_ns()``), and which run it belongs to
 SENT = "Bench-Sent-At"
