@@ -12,6 +12,7 @@ import asyncio
 import os
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -75,9 +76,12 @@ def session(concurrency: int) -> aiohttp.ClientSession:
 
 
 async def send(s: aiohttp.ClientSession, p: Running, i: int) -> str:
-    """Command number ``i`` of the round robin; returns the created id once acknowledged."""
+    """Command number ``i`` of the round robin; returns the created id once acknowledged.
+    Sent as a careful client sends it, with an ``Idempotency-Key`` (so the figure includes
+    recording the first answer with the events)."""
     org, service, path, body = COMMANDS[i % len(COMMANDS)]
-    async with s.post(p.url(service, path), json=body, headers=p.headers(org)) as resp:
+    headers = {**p.headers(org), "Idempotency-Key": str(uuid.uuid4())}  # one per command, never reused
+    async with s.post(p.url(service, path), json=body, headers=headers) as resp:
         if resp.status != 201:
             raise RuntimeError(f"{service}{path} → {resp.status}: {await resp.text()}")
         return str((await resp.json())["id"])
