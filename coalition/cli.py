@@ -44,6 +44,11 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"  nats      {endpoints['nats']}")
         print(f"  database  {endpoints['database']}")
         print(f"  API keys, NATS and PostgreSQL credentials: {secrets_path} (mode 0600)")
+        if platform.new_passwords:
+            print("  coordinators' accounts (shown once; kept in secrets.json; change with "
+                  "`coalition coordinators passwd <username>`):")
+            for username, password in platform.new_passwords.items():
+                print(f"    {username:<22} {password}")
         print(f"  logs: {platform.data_dir / 'logs'}")
         print(f"ready in {time.perf_counter() - started:.2f}s", flush=True)
         demo = None
@@ -143,13 +148,58 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_setup(args: argparse.Namespace) -> int:
     from coalition.setup import prepare
-    from events.organisations import load_organisations
+    from events.organisations import load_coordinators, load_organisations
     from events.settings import api_keys, database_roles, database_url, nats_url
 
     prepare(database_url(), nats_url(), load_organisations(Path(args.data_dir)), api_keys(),
-            roles=database_roles())
+            roles=database_roles(), coordinators=load_coordinators(Path(args.data_dir)))
     print("set up: stream, board tables, API keys and PostgreSQL roles")
     return 0
+
+
+def cmd_coordinators(args: argparse.Namespace) -> int:
+    """``coalition coordinators add|passwd <username>``: store the hash of a password read
+    from the terminal (twice) or, with ``--password-stdin``, from standard input."""
+    import getpass
+
+    import psycopg
+
+    from events.organisations import load_coordinators
+    from services.accounts import set_password, sync_accounts
+
+    folder = Path(args.data_dir)
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"password for {args.username}: ")
+        if getpass.getpass("again: ") != password:
+            sys.exit("the passwords differ; nothing changed")
+    if len(password) < 10:
+        sys.exit("a password has at least 10 characters; nothing changed")
+    db = _admin_database(folder)
+    with psycopg.connect(db, autocommit=True) as conn:
+        sync_accounts(conn, load_coordinators(folder))
+        try:
+            set_password(conn, args.username, password, new=args.action == "add")
+        except (LookupError, ValueError) as exc:
+            sys.exit(str(exc))
+    print(f"{args.username}: password {'set' if args.action == 'add' else 'changed'} (only its Argon2 hash is stored)")
+    return 0
+
+
+def _admin_database(folder: Path) -> str:
+    from events.settings import env
+
+    db = env("COALITION_DATABASE_URL")
+    if db:
+        return db
+    endpoints = folder / "endpoints.json"
+    if not endpoints.exists():
+        sys.exit(f"no {endpoints}: start the platform with `coalition up` or set COALITION_DATABASE_URL (the admin's)")
+    from coalition.roles import admin_url
+
+    secrets = json.loads((folder / "secrets.json").read_text())
+    return admin_url(json.loads(endpoints.read_text())["database"], secrets.get("postgres", {}))
 
 
 def cmd_nats_config(args: argparse.Namespace) -> int:
@@ -232,6 +282,17 @@ def build_parser() -> argparse.ArgumentParser:
                                        "PostgreSQL roles from COALITION_DATABASE_ROLES.")
     setup.add_argument("--data-dir", default=default_dir, help="folder with coalition.toml, if any (default: %(default)s)")
     setup.set_defaults(func=cmd_setup)
+
+    people = sub.add_parser("coordinators", help="set a coordinator's password (only its Argon2 hash is stored)",
+                            description="Accounts come from coalition.toml [[coordinators]] (username, name, "
+                                        "organisation, role); `add` sets the first password of one, `passwd` "
+                                        "changes it (ending its sessions). Needs the admin's database: a running "
+                                        "`coalition up` in --data-dir, or COALITION_DATABASE_URL.")
+    people.add_argument("action", choices=["add", "passwd"])
+    people.add_argument("username")
+    people.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    people.add_argument("--data-dir", default=default_dir, help="data folder (default: %(default)s)")
+    people.set_defaults(func=cmd_coordinators)
 
     nats_config = sub.add_parser("nats-config", help="print deploy/nats.conf (compose's NATS nodes) with its users",
                                  description="The NATS configuration of the compose cluster, its users and their "

@@ -5,7 +5,7 @@
 * the projection's role ``board``, owning schema ``board``; it may create schemas (the
   rebuild's shadow, then renamed to ``board``), each its own, and no right on any other;
 * ``coalition_reader`` (NOLOGIN), granted to every service role: may read the board and
-  ``coalition.api_keys``. Default privileges of ``board`` give it whatever the board role
+  ``coalition.api_keys`` (the forum's role alone reads ``coalition.coordinators``). Default privileges of ``board`` give it whatever the board role
   creates later, so a rebuild's swapped-in schema is readable at once;
 * only the admin writes ``coalition.api_keys``; nobody else may connect to the database.
 
@@ -27,6 +27,8 @@ from projections.board import schema as board_schema
 
 BOARD = board_schema.SCHEMA
 READER = "coalition_reader"
+FORUM = "forum"
+"""The service whose role reads the coordinators' accounts."""
 ROLES = (*SERVICES, BOARD)
 """The login roles, one per process kind: each service and the board projection."""
 
@@ -83,9 +85,13 @@ def create_roles(conn: Connection, passwords: Mapping[str, str]) -> None:
 
 
 def grant_keys(conn: Connection) -> None:
-    """The services read the API keys' hashes; only the admin (their owner) writes them."""
+    """The services read the API keys' hashes; only the admin (their owner) writes them.
+    The coordinators' accounts (their password hashes) are read by the forum alone."""
     conn.execute(sql.SQL("GRANT USAGE ON SCHEMA coalition TO {0}; "
                          "GRANT SELECT ON coalition.api_keys TO {0}").format(sql.Identifier(READER)))
+    conn.execute(sql.SQL("REVOKE ALL ON coalition.coordinators FROM PUBLIC, {0}; "
+                         "GRANT SELECT ON coalition.coordinators TO {1}").format(
+        sql.Identifier(READER), sql.Identifier(FORUM)))
 
 
 def _own_schema(conn: Connection, role: str) -> None:

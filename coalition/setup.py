@@ -11,23 +11,28 @@ from collections.abc import Mapping
 import psycopg
 
 from coalition.roles import create_roles, grant_keys
-from events.organisations import Organisation
+from events.organisations import Coordinator, Organisation
 from events.stream import connect, ensure_stream
 from projections.board import schema as board_schema
+from services.accounts import sync_accounts
 from services.auth import store_keys
 
 log = logging.getLogger("coalition.setup")
 
 
 def prepare(database_url: str, nats_url: str, organisations: tuple[Organisation, ...],
-            keys: dict[str, str], roles: Mapping[str, str] | None = None) -> None:
+            keys: dict[str, str], roles: Mapping[str, str] | None = None,
+            coordinators: tuple[Coordinator, ...] = (), first_passwords: Mapping[str, str] | None = None) -> None:
     """Create what the processes share; idempotent, so every start may run it.
 
     ``database_url`` is the admin's. ``roles`` ({role: password}) are the PostgreSQL login
     roles of the services and the board projection (``coalition.roles``); without them
-    every process would have to connect as the admin."""
+    every process would have to connect as the admin. ``coordinators`` are the accounts of
+    the configuration; ``first_passwords`` (the embedded demo's) are hashed into accounts
+    that have no password yet."""
     store_keys(database_url, organisations, keys)
     with psycopg.connect(database_url, autocommit=True) as conn:
+        sync_accounts(conn, coordinators, first_passwords)
         if roles:
             create_roles(conn, roles)
             grant_keys(conn)

@@ -25,6 +25,11 @@ ENVIRONMENT = {
                                 "and board); set-up only, with the admin's COALITION_DATABASE_URL",
     "COALITION_LOG_LEVEL": "log level: DEBUG, INFO, WARNING",
     "COALITION_STREAM_REPLICAS": "replicas of the COALITION stream when first created (1 embedded, 3 in compose)",
+    "COALITION_SESSION_SECRET": "secret that signs and encrypts the board's session cookies and CSRF tokens: the "
+                                "same for every forum process (coalition up generates one in secrets.json; unset "
+                                "= a random one per process, so a session lasts as long as its process)",
+    "COALITION_ESCALATE_AFTER_MINUTES": "minutes a high or critical attack may stay unacknowledged before the forum "
+                                        "escalates it (default 60; fractions allowed, e.g. 0.05 = 3 s)",
     "COALITION_AUTH_FAILURES_PER_MINUTE": "failed authentications a client address (or one key) may make in a "
                                           "minute before it is answered 429 (default 20; 0 = no limit)",
 }
@@ -102,6 +107,22 @@ def auth_failures_per_minute() -> int:
     if limit < 0:
         raise RuntimeError(f"COALITION_AUTH_FAILURES_PER_MINUTE must be 0 or more, not {limit}")
     return limit
+
+
+def escalate_after_minutes() -> float:
+    """How long (minutes) a high or critical attack may wait for acknowledgement."""
+    value = env("COALITION_ESCALATE_AFTER_MINUTES", "60") or "60"
+    try:
+        minutes = float(value)
+    except ValueError:
+        raise RuntimeError(f"COALITION_ESCALATE_AFTER_MINUTES must be a number, not {value!r}") from None
+    if not 0 < minutes < 10**6:
+        raise RuntimeError(f"COALITION_ESCALATE_AFTER_MINUTES must be more than 0, not {value}")
+    return minutes
+
+
+def session_secret() -> str | None:
+    return env("COALITION_SESSION_SECRET")
 
 
 def data_dir() -> Path:

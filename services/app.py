@@ -71,11 +71,15 @@ def create_app(service: Service, db_url: str | None = None, nats: str | None = N
         await watch.start()
         app.state.update(application=application, committer=committer, pool=pool, watch=watch,
                          service=service.name)
+        background = [asyncio.create_task(task(app, stop), name=f"{service.name}-{task.__name__}")
+                      for task in service.background]
         log.info("%s service ready", service.name)
         try:
             yield
         finally:
             stop.set()
+            if background:
+                await asyncio.wait(background, timeout=10)
             await watch.stop()
             await asyncio.to_thread(committer.close)
             try:
@@ -101,4 +105,5 @@ def create_app(service: Service, db_url: str | None = None, nats: str | None = N
         template_config=TemplateConfig(directory=Path(__file__).parent / "templates", engine=JinjaTemplateEngine),
         logging_config=None,  # events.logs configures the process
         debug=False,
+        **(service.app_options() if service.app_options else {}),
     )

@@ -14,6 +14,7 @@ import secrets
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 import psycopg
 from litestar import Request
@@ -143,11 +144,31 @@ def _organisation(request: Request, key: str) -> Organisation:
     return org
 
 
+def session_of(request: Request) -> dict[str, Any] | None:
+    """The logged-in person's session (the forum's board), or None: no session middleware,
+    or nobody logged in."""
+    session = request.scope.get("session")
+    return session if isinstance(session, dict) and session.get("user") else None
+
+
 def optional_viewer(request: Request) -> str | None:
     """With a key, the organisation whose view of the board to show (401 if the key is
-    wrong: never the open view instead); without, None (the open view: CLEAR and GREEN)."""
+    wrong: never the open view instead); without, the logged-in person's organisation;
+    else None (the open view: CLEAR and GREEN)."""
     key = bearer_key(request)
-    return _organisation(request, key).id if key else None
+    if key:
+        return _organisation(request, key).id
+    session = session_of(request)
+    return str(session["org"]) if session else None
+
+
+def claimant(request: Request) -> str:
+    """Whose command this is, for its Idempotency-Key: the key's organisation, else the
+    logged-in person's; 401 if neither."""
+    session = session_of(request)
+    if bearer_key(request) is None and session:
+        return str(session["org"])
+    return authenticate(request).id
 
 
 def authenticate(request: Request) -> Organisation:

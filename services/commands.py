@@ -33,7 +33,7 @@ from contracts.base import (
     check_times,
 )
 from contracts.campaigning import ActionKind, WinKind
-from contracts.forum import Priority, Status
+from contracts.forum import Method, Position, Priority, Status
 from contracts.industrial import Helps, Members, Sector, Workplaces
 from services.domain.sharing import Sharing
 
@@ -148,11 +148,96 @@ class RecordWin(Command, frozen=True):
 
 
 class TriageItem(Body, frozen=True, kw_only=True):
-    """The forum sets an item's status and priority."""
+    """The forum sets an item's status and priority (a resolved or closed item is set back
+    to an open status only with ``reopen``)."""
 
     status: Status
     priority: Priority = "normal"
     note: Text | None = None
+    reopen: bool = False
+
+
+class Acknowledge(Body, frozen=True, kw_only=True):
+    """Someone has it: a new item becomes acknowledged."""
+
+    note: Text | None = None
+
+
+class SetPriority(Body, frozen=True, kw_only=True):
+    """Change an item's priority; its status stays."""
+
+    priority: Priority
+    note: Text | None = None
+
+
+class AssignLead(Body, frozen=True, kw_only=True):
+    """Name the organisation that leads the response to an item."""
+
+    lead_org: OrgId
+    note: Text | None = None
+
+
+class Resolve(Body, frozen=True, kw_only=True):
+    """The item is resolved (the forum's status; the publisher records an attack's outcome)."""
+
+    note: Text | None = None
+
+
+class OpenResponse(Body, frozen=True, kw_only=True):
+    """Open the coordinated response to an item: who leads, who coordinates, the plan."""
+
+    lead_org: OrgId
+    plan: Text
+    coordinator: ShortText | None = None
+    """Who coordinates; the logged-in person if not given."""
+
+
+class AssignTask(Body, frozen=True, kw_only=True):
+    """A task of an item's response for an organisation, with a due time."""
+
+    assignee: OrgId
+    task: Text
+    due: Moment | None = None
+
+
+class CompleteTask(Body, frozen=True, kw_only=True):
+    """A task is done."""
+
+    note: Text | None = None
+
+
+class RecordReview(Body, frozen=True, kw_only=True):
+    """After a response: what worked, what did not."""
+
+    worked: Text
+    did_not: Text | None = None
+
+
+class ProposeDecision(Body, frozen=True, kw_only=True):
+    """Put a question to the forum, on evidence (``refs``: items and events), with a review date.
+    The board position and the digest of the board as the proposer saw it are added by the forum."""
+
+    question: Text
+    method: Method
+    options: Annotated[list[ShortText], Meta(max_length=50)] = []
+    refs: Refs = []
+    review_on: date | None = None
+    tlp: Tlp = "GREEN"
+    audience: Audience | None = None
+
+
+class TakePosition(Body, frozen=True, kw_only=True):
+    """The organisation's position on a proposed decision (a later one replaces it)."""
+
+    position: Position
+    reason: Text | None = None
+
+
+class MakeDecision(Body, frozen=True, kw_only=True):
+    """Record the outcome of a decision, with its rationale, as the method's rule allows."""
+
+    outcome: ShortText
+    rationale: Text
 
 
 class Created(msgspec.Struct, frozen=True):

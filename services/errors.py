@@ -16,13 +16,22 @@ import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError, RecordConflictError
 from litestar import MediaType, Request, Response
 from litestar.status_codes import (
+    HTTP_403_FORBIDDEN,
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
 
-from services.domain.errors import AlreadyResolved, ItemNotFound, NotYourItem
+from services.domain.errors import (
+    AlreadyResolved,
+    Conflict,
+    ItemNotFound,
+    NotAnOption,
+    NotYourItem,
+    ReadOnly,
+)
 
 log = logging.getLogger("coalition.service.errors")
 
@@ -69,6 +78,9 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Handler] = {
     ItemNotFound: unknown_item,
     NotYourItem: unknown_item,
     AlreadyResolved: _answer(HTTP_409_CONFLICT),
+    Conflict: _answer(HTTP_409_CONFLICT),
+    NotAnOption: _answer(HTTP_422_UNPROCESSABLE_ENTITY),
+    ReadOnly: _answer(HTTP_403_FORBIDDEN),
     # two commands raced on one aggregate: the loser may simply retry
     RecordConflictError: _answer(HTTP_409_CONFLICT, "the item changed concurrently; retry the command"),
     # psycopg's (PoolTimeout included) and eventsourcing's wrappers of them. Not eventsourcing's

@@ -22,7 +22,7 @@ from litestar.params import HeaderParameter
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
 
 from events.recorder import Answer
-from services.auth import authenticate
+from services.auth import claimant
 
 HEADER = "Idempotency-Key"
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -63,8 +63,7 @@ async def replay_or_claim(request: Request) -> Response | None:
         return None
     if not _KEY.match(key):
         raise ClientException(f"{HEADER} must be 1 to 255 visible ASCII characters")
-    caller = authenticate(request)
-    claim = Claim(caller.id, key, hashlib.sha256(await request.body()).hexdigest())
+    claim = Claim(claimant(request), key, hashlib.sha256(await request.body()).hexdigest())
     first = await first_answer(request, claim)
     if first is not None:
         return first

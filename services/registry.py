@@ -8,10 +8,13 @@ title, its application and its controllers — is declared once, in its module, 
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
-from litestar import Controller
+from litestar import Controller, Litestar
 
 from events.settings import SERVICES
 from services.application import ServiceApplication
@@ -25,6 +28,11 @@ class Service:
     title: str
     application: type[ServiceApplication]
     controllers: tuple[type[Controller], ...]
+    background: tuple[Callable[[Litestar, asyncio.Event], Awaitable[None]], ...] = ()
+    """Tasks the service runs while it is up (the forum's escalation): each is started
+    once the app's state is ready and given an event set when the service stops."""
+    app_options: Callable[[], dict[str, Any]] | None = None
+    """More of Litestar's settings for this service's app (the forum's sessions and CSRF)."""
 
 
 def service(name: str) -> Service:

@@ -19,7 +19,17 @@ from contracts.attacks import AttackReported, AttackResolved
 from contracts.base import Contract
 from contracts.campaigning import ActionCalled, ActionPledged, WinRecorded
 from contracts.envelope import MAX_ENVELOPE, CloudEvent, decode_envelope, encode_envelope
-from contracts.forum import ItemTriaged
+from contracts.forum import (
+    DecisionMade,
+    DecisionPositionTaken,
+    DecisionProposed,
+    ItemEscalated,
+    ItemTriaged,
+    ResponseOpened,
+    ReviewRecorded,
+    TaskAssigned,
+    TaskDone,
+)
 from contracts.industrial import PicketScheduled, SolidarityRequested, StrikeCalled
 from contracts.registry import kind_of
 
@@ -43,6 +53,11 @@ def _triaged(e: Any) -> dict[str, Any]:
     return {"item": getattr(e, "item", None) or e.sharing.refs[0]}
 
 
+def _task(e: Any) -> dict[str, Any]:
+    # a task is its own aggregate: its id is the subject, and named in the event too
+    return {"task_id": str(e.originator_id)}
+
+
 #: domain event class → (aggregate and event as they appear in the subject, contract, overrides)
 TRANSLATIONS: dict[str, tuple[str, str, type[Contract], Overrides]] = {
     "Attack.Reported": ("attack", "reported", AttackReported, _none),
@@ -55,6 +70,14 @@ TRANSLATIONS: dict[str, tuple[str, str, type[Contract], Overrides]] = {
     "Win.Recorded": ("win", "recorded", WinRecorded, _none),
     "Triage.Opened": ("item", "triaged", ItemTriaged, _triaged),
     "Triage.Triaged": ("item", "triaged", ItemTriaged, _triaged),
+    "Escalation.Escalated": ("item", "escalated", ItemEscalated, _none),
+    "Response.Opened": ("response", "opened", ResponseOpened, _none),
+    "Response.ReviewRecorded": ("review", "recorded", ReviewRecorded, _none),
+    "Task.Assigned": ("task", "assigned", TaskAssigned, _task),
+    "Task.Done": ("task", "done", TaskDone, _task),
+    "Decision.Proposed": ("decision", "proposed", DecisionProposed, _none),
+    "Decision.PositionTaken": ("decision", "position_taken", DecisionPositionTaken, _none),
+    "Decision.Made": ("decision", "made", DecisionMade, _none),
 }
 
 

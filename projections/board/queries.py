@@ -4,6 +4,7 @@ waiting for the board to move: the only module of the board the services use."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from datetime import datetime
 from typing import Any
@@ -97,7 +98,7 @@ async def read_board(conn: AsyncConnection, viewer: str | None = None, since: in
 
 async def find_item(conn: AsyncConnection, item_id: str) -> dict[str, Any] | None:
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute("SELECT id, kind, org, tlp, audience, region FROM board.items WHERE id = %s", [item_id])
+        await cur.execute("SELECT id, kind, org, tlp, audience, region, status, priority FROM board.items WHERE id = %s", [item_id])
         return await cur.fetchone()
 
 
@@ -164,3 +165,21 @@ async def rejected_count(conn: AsyncConnection) -> int:
     """How many events of the shared log the board quarantined (it could not apply them)."""
     row = await (await conn.execute("SELECT count(*) FROM board.rejected")).fetchone()
     return int(row[0]) if row else 0
+
+
+async def overdue_attacks(conn: AsyncConnection, created_before: datetime) -> list[dict[str, Any]]:
+    """The forum's escalation candidates, whoever may see them: attacks of priority high or
+    urgent, still new, created at or before ``created_before``, not escalated yet."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            """SELECT id, org, tlp, audience, region, priority FROM board.items
+               WHERE kind = 'attack' AND status = 'new' AND priority IN ('high', 'urgent')
+                 AND created_at <= %s AND NOT (detail ? 'escalated_at')
+               ORDER BY created_at""", [created_before])
+        return await cur.fetchall()
+
+
+def board_digest(board: Board) -> str:
+    """SHA-256 (hex) of ``board`` as canonical JSON (keys sorted, no spaces): what a
+    decision records, and what an auditor computes again from the log."""
+    return hashlib.sha256(msgspec.json.encode(board, order="sorted")).hexdigest()

@@ -18,6 +18,7 @@ from events.policy import can_see
 from projections.board.queries import BoardWatch, find_item
 from services.domain.errors import ItemNotFound
 from services.domain.sharing import Sharing
+from services.domain.triage import OnBoard
 from services.idempotency import AlreadyAnswered, claim_of, first_answer
 
 T = TypeVar("T")
@@ -77,7 +78,13 @@ async def on_board(request: Request, query: Callable[[psycopg.AsyncConnection[An
 
 
 async def visible_item(request: Request, item_id: str, viewer: str, kind: str | None = None) -> Sharing:
-    """How an item on the shared board that ``viewer`` may see is shared.
+    """How an item on the shared board that ``viewer`` may see is shared (see :func:`item_on_board`)."""
+    return (await item_on_board(request, item_id, viewer, kind)).sharing
+
+
+async def item_on_board(request: Request, item_id: str, viewer: str, kind: str | None = None) -> OnBoard:
+    """An item on the shared board that ``viewer`` may see: how it is shared, its status
+    and its priority.
 
     An item created on another service a moment ago may not be on the board yet: wait for
     it, woken by the board's notifications, up to ``APPEARS_WITHIN`` seconds. An item the
@@ -93,7 +100,8 @@ async def visible_item(request: Request, item_id: str, viewer: str, kind: str | 
         if item is not None and (kind is None or item["kind"] == kind) and can_see(
             viewer, item["org"], item["tlp"], item["audience"]
         ):
-            return Sharing(tlp=item["tlp"], audience=item["audience"], region=item["region"])
+            return OnBoard(sharing=Sharing(tlp=item["tlp"], audience=item["audience"], region=item["region"]),
+                           status=item.get("status", "new"), priority=item.get("priority", "normal"))
         left = deadline - anyio.current_time()
         if left <= 0:
             raise ItemNotFound(f"no {kind or 'item'} with id {item_id}")
