@@ -13,6 +13,7 @@ BENCHES = {
     "rebuild": "board rebuild events/s vs the stock eventsourcing ProjectionRunner",
     "fanout": "S durable subscribers of the shared log: p99 lag, nothing lost",
     "startup": "seconds from `coalition up` to ready, and resident memory of all its processes",
+    "asof": "the board as of any position of a long log, from its snapshots and log: seconds per query",
 }
 
 

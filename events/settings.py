@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -32,6 +33,8 @@ ENVIRONMENT = {
                                         "escalates it (default 60; fractions allowed, e.g. 0.05 = 3 s)",
     "COALITION_AUTH_FAILURES_PER_MINUTE": "failed authentications a client address (or one key) may make in a "
                                           "minute before it is answered 429 (default 20; 0 = no limit)",
+    "COALITION_ARCHIVE_AFTER_DAYS": "days after which a resolved or closed item leaves the board's live "
+                                    "columns for its archive (default 7; may be fractional)",
 }
 
 SERVICES = ("forum", "momentum", "scg", "unions")
@@ -123,6 +126,18 @@ def escalate_after_minutes() -> float:
 
 def session_secret() -> str | None:
     return env("COALITION_SESSION_SECRET")
+
+
+def archive_after_days() -> timedelta:
+    """How long a resolved or closed item stays in the board's live columns."""
+    value = env("COALITION_ARCHIVE_AFTER_DAYS", "7") or "7"
+    try:
+        days = float(value)
+    except ValueError:
+        raise RuntimeError(f"COALITION_ARCHIVE_AFTER_DAYS must be a number of days, not {value!r}") from None
+    if not 0 <= days <= 36_500:
+        raise RuntimeError(f"COALITION_ARCHIVE_AFTER_DAYS must be between 0 and 36500, not {value}")
+    return timedelta(days=days)
 
 
 def data_dir() -> Path:

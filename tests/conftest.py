@@ -24,9 +24,18 @@ class Running(launcher.Running):
         return httpx.post(self.url(service, path), json=body, headers=self.headers(org), timeout=30)
 
     def board(self) -> dict:
-        resp = httpx.get(self.url("forum", "/api/board"), timeout=30)
+        """The whole live board (every page of it) as the open view sees it."""
+        resp = httpx.get(self.url("forum", "/api/board"), params={"limit": 5000}, timeout=30)
         assert resp.status_code == 200, resp.text
-        return resp.json()
+        board = resp.json()
+        page = board
+        while page.get("next_cursor"):
+            resp = httpx.get(self.url("forum", "/api/board"), timeout=30,
+                             params={"limit": 5000, "cursor": page["next_cursor"]})
+            assert resp.status_code == 200, resp.text
+            page = resp.json()
+            board["items"] += page["items"]
+        return board
 
     def wait_on_board(self, *ids: str, timeout: float = 20.0) -> dict:
         deadline = time.monotonic() + timeout

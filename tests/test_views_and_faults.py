@@ -53,7 +53,7 @@ def board(platform: Running, viewer: str | None, **params: Any) -> httpx.Respons
 
 
 def seen(platform: Running, viewer: str | None) -> set[str]:
-    resp = board(platform, viewer)
+    resp = board(platform, viewer, limit=5000)
     assert resp.status_code == 200, resp.text
     return {item["id"] for item in resp.json()["items"]}
 

@@ -9,13 +9,23 @@ a rebuild fast — and gives the same board as applying events one by one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from contracts import CloudEvent
 from contracts.attacks import AttackReported, AttackResolved
 from contracts.campaigning import ActionCalled, ActionPledged, WinRecorded
-from contracts.forum import ItemTriaged
+from contracts.forum import (
+    DecisionMade,
+    DecisionPositionTaken,
+    DecisionProposed,
+    ItemEscalated,
+    ItemTriaged,
+    ResponseOpened,
+    ReviewRecorded,
+    TaskAssigned,
+    TaskDone,
+)
 from contracts.industrial import PicketScheduled, SolidarityRequested, StrikeCalled, StrikeEnded
 
 ATTACK_TITLES = {
@@ -35,6 +45,11 @@ class Changes:
     updates: dict[str, dict[str, Any]] = field(default_factory=dict)
     pledges: list[dict[str, Any]] = field(default_factory=list)
     touched_actions: set[str] = field(default_factory=set)
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    task_updates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    decisions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    decision_updates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    positions: list[dict[str, Any]] = field(default_factory=list)
     last_seq: int = 0
 
     def change(self, item: str, seq: int, at: datetime, **fields: Any) -> None:
@@ -45,6 +60,43 @@ class Changes:
         target.update(fields, updated_at=at, updated_seq=seq)
         if detail:
             target["detail"] = {**target.get("detail", {}), **detail}
+
+
+    def change_task(self, task: str, **fields: Any) -> None:
+        target = self.tasks.get(task)
+        if target is None:
+            target = self.task_updates.setdefault(task, {})
+        target.update(fields)
+
+    def change_decision(self, decision: str, **fields: Any) -> None:
+        target = self.decisions.get(decision)
+        if target is None:
+            target = self.decision_updates.setdefault(decision, {})
+        target.update(fields)
+
+
+#: The fields of a contract that name another item; with ``subject`` and ``refs``, the
+#: items an event concerns (its timeline entries, ``board.log.items``).
+ITEM_FIELDS = ("item", "attack", "action", "strike", "picket", "decision", "task_id")
+
+
+def concerned(ce: CloudEvent) -> list[str]:
+    """Every item id ``ce`` concerns: its subject, its refs and the item fields of its data."""
+    ids = [ce.subject, *ce.data.refs]
+    for name in ITEM_FIELDS:
+        value = getattr(ce.data, name, None)
+        if isinstance(value, str):
+            ids.append(value)
+    return list(dict.fromkeys(ids))
+
+
+def _items(d: Any) -> list[str]:
+    """The item a forum event is about: its ``item``, else its ``refs``."""
+    return [d.item] if d.item else list(d.refs)
+
+
+def _sharing(ce: CloudEvent) -> dict[str, Any]:
+    return {"org": ce.data.org, "tlp": ce.data.tlp, "audience": ce.data.audience}
 
 
 def _new(ch: Changes, seq: int, ce: CloudEvent, *, item: str, kind: str, title: str,
@@ -117,7 +169,64 @@ def apply(ch: Changes, seq: int, ce: CloudEvent) -> None:  # noqa: C901 - one br
             _new(ch, seq, ce, item=ce.subject, kind="win", title=f"Win: {d.win_kind.replace('_', ' ')}",
                  summary=d.summary, detail={"win_kind": d.win_kind})
         case ItemTriaged():
-            ch.change(d.item, seq, ce.time, status=d.status, priority=d.priority,
-                      detail={"triaged_by": d.org, "triage_note": d.note})
+            detail = {"triaged_by": d.org, "triage_note": d.note}
+            if d.lead_org is not None:
+                detail["lead_org"] = d.lead_org
+            ch.change(d.item, seq, ce.time, status=d.status, priority=d.priority, detail=detail)
+        case ResponseOpened():
+            for item in _items(d):
+                ch.change(item, seq, ce.time, status="responding", detail={
+                    "lead_org": d.lead_org,
+                    "response": {"id": ce.subject, "org": d.org, "lead_org": d.lead_org,
+                                 "coordinator": d.coordinator, "plan": d.plan, "actor": d.actor,
+                                 "opened_at": _iso(ce.time)}})
+        case ItemEscalated():
+            ch.change(d.item, seq, ce.time, detail={"escalated_at": _iso(ce.time),
+                                                    "escalation_reason": d.reason})
+        case ReviewRecorded():
+            for item in _items(d):
+                ch.change(item, seq, ce.time, detail={"review": {
+                    "org": d.org, "actor": d.actor, "worked": d.worked, "did_not": d.did_not,
+                    "at": _iso(ce.time)}})
+        case TaskAssigned():
+            task = d.task_id or ce.subject
+            if task in ch.tasks:
+                raise ValueError(f"task {task} is already on the board")
+            item = next(iter(_items(d)), None)
+            ch.tasks[task] = {
+                "id": task, "item": item, "assignee": d.assignee, "task": d.task,
+                "due": d.due, "done": False, "done_at": None, "done_seq": None, "created_at": ce.time,
+                "seq": seq, **_sharing(ce)}
+            if item is not None:
+                ch.change(item, seq, ce.time)
+        case TaskDone():
+            ch.change_task(d.task_id or ce.subject, done=True, done_at=ce.time, done_seq=seq)
+            for item in _items(d)[:1]:
+                ch.change(item, seq, ce.time)
+        case DecisionProposed():
+            if ce.subject in ch.decisions:
+                raise ValueError(f"decision {ce.subject} is already on the board")
+            ch.decisions[ce.subject] = {
+                "id": ce.subject, "question": d.question, "method": d.method,
+                "options": list(d.options), "evidence": list(d.refs),
+                "board_position": d.board_position, "board_digest": d.board_digest,
+                "review_on": d.review_on and d.review_on.isoformat(), "status": "open", "proposed_by": d.actor,
+                "proposed_at": ce.time, "seq": seq, "outcome": None, "rationale": None,
+                "decided_by": None, "decided_position": None, "decided_digest": None, "decided_actor": None,
+                "decided_at": None, "decided_seq": None, **_sharing(ce)}
+        case DecisionPositionTaken():
+            ch.positions.append({"decision": d.decision, "org": d.org, "position": d.position,
+                                 "reason": d.reason, "actor": d.actor,
+                                 "at": ce.time, "seq": seq})
+        case DecisionMade():
+            ch.change_decision(d.decision or ce.subject, status="decided", outcome=d.outcome, rationale=d.rationale,
+                               decided_by=list(d.decided_by), decided_position=d.board_position,
+                               decided_digest=d.board_digest, decided_actor=d.actor,
+                               decided_at=ce.time, decided_seq=seq)
         case _:
-            pass  # events the board does not show (decisions, tasks…) still advance its position
+            pass  # events the board does not show still advance its position
+
+
+def _iso(at: datetime) -> str:
+    """An instant as the board's JSON detail keeps it: ISO 8601 in UTC."""
+    return at.astimezone(UTC).isoformat()

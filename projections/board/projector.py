@@ -29,6 +29,7 @@ from events.replay import Batch
 from events.settings import STREAM
 from projections.board import schema
 from projections.board.fold import fold
+from projections.board.history import History
 from projections.board.store import write
 
 log = logging.getLogger("coalition.board")
@@ -53,23 +54,31 @@ def consumer_config(start: int) -> ConsumerConfig:
     )
 
 
-def apply_batch(conn: psycopg.Connection, received: Received, target: str = schema.SCHEMA) -> int:
+def apply_batch(conn: psycopg.Connection, received: Received, target: str = schema.SCHEMA,
+                history: History | None = None) -> int:
     """Apply what is new in ``received`` in one transaction; returns the position reached."""
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", [BOARD_LOCK])
-        reached = schema.position(conn, target)
-        fresh = [(seq, data) for seq, data in received if seq > reached]
-        if not fresh:
-            return reached
-        apply_received(conn, fresh, target)
-        conn.execute("SELECT pg_notify('board', %s)", [str(fresh[-1][0])])
-        return fresh[-1][0]
+    try:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [BOARD_LOCK])
+            reached = schema.position(conn, target)
+            fresh = [(seq, data) for seq, data in received if seq > reached]
+            if not fresh:
+                return reached
+            apply_received(conn, fresh, target, history)
+            conn.execute("SELECT pg_notify('board', %s)", [str(fresh[-1][0])])
+            return fresh[-1][0]
+    except BaseException:
+        if history is not None:
+            history.forget()  # it moved with a transaction that did not commit
+        raise
 
 
-def apply_received(conn: psycopg.Connection, received: Received, target: str = schema.SCHEMA) -> list[int]:
+def apply_received(conn: psycopg.Connection, received: Received, target: str = schema.SCHEMA,
+                   history: History | None = None) -> list[int]:
     """Fold and write ``received`` inside the caller's transaction, quarantining what the
-    board cannot apply; the position ends at the last of them. Returns the stream
-    sequences quarantined."""
+    board cannot apply; the position ends at the last of them. The events applied go to
+    the board's log, and its snapshots move on (``history``; one made for the call if
+    none is given). Returns the stream sequences quarantined."""
     batch: Batch = []
     errors: dict[int, str] = {}
     for seq, data in received:
@@ -80,6 +89,9 @@ def apply_received(conn: psycopg.Connection, received: Received, target: str = s
             errors[seq] = f"not a valid shared event: {exc}"
     _write_or_split(conn, batch, target, errors)
     raw = dict(received)
+    applied = [(seq, ce, raw[seq]) for seq, ce in batch if ce is not None and seq not in errors]
+    if received:
+        (history or History(target)).record(conn, applied, received[-1][0])
     for seq, error in sorted(errors.items()):
         log.error("board: quarantined stream seq %d, which it cannot apply: %s", seq, error)
         schema.reject(conn, seq, _printable(error), raw[seq], target)
@@ -130,6 +142,7 @@ class BoardProjector:
         self.nc = nc
         self.js = nc.jetstream(timeout=10)
         self.position = 0
+        self.history = History(schema.SCHEMA)
 
     async def subscribe(self, conn: psycopg.Connection) -> PullConsumer:
         """(Re)create the durable consumer just after the position recorded in PostgreSQL.
@@ -159,7 +172,8 @@ class BoardProjector:
                     continue
                 received = [(stream_seq(m), m.data) for m in msgs]
                 try:
-                    self.position = await asyncio.to_thread(apply_batch, conn, received)
+                    self.position = await asyncio.to_thread(apply_batch, conn, received, schema.SCHEMA,
+                                                          self.history)
                 except psycopg.Error:
                     # the database, not an event (those are quarantined): try again once it is back
                     log.exception("board: could not apply up to stream seq %d; resubscribing", received[-1][0])

@@ -4,96 +4,72 @@ waiting for the board to move: the only module of the board the services use."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-import msgspec
 import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
-from events.policy import can_see
+from events.settings import archive_after_days
+from projections.board.audit import (
+    AsOfError,
+    TimelineEntry,
+    board_as_of,
+    find_decision,
+    item_timeline,
+    list_decisions,
+    position_at_time,
+    timeline_csv,
+)
 from projections.board.schema import POSITION
+from projections.board.views import (
+    ATTACK_STATUSES,
+    GROUP_OF,
+    INDUSTRIAL_KINDS,
+    Board,
+    BoardDecision,
+    BoardItem,
+    DecisionPosition,
+    assemble,
+    board_digest,
+)
 
 log = logging.getLogger("coalition.board.watch")
 
-
-class BoardItem(msgspec.Struct, kw_only=True):
-    """One item of the rapid-response board."""
-
-    id: str
-    kind: str
-    org: str
-    service: str
-    title: str
-    summary: str | None
-    status: str
-    priority: str
-    tlp: str
-    region: str | None
-    refs: list[str]
-    detail: dict[str, Any]
-    people_wanted: int | None
-    people_pledged: int
-    pledge_count: int
-    created_at: datetime
-    updated_at: datetime
-    audience: list[str] | None = None
+__all__ = [
+    "ATTACK_STATUSES", "GROUP_OF", "INDUSTRIAL_KINDS", "AsOfError", "Board", "BoardDecision", "BoardItem",
+    "BoardWatch", "DecisionPosition", "TimelineEntry", "board_as_of", "board_digest", "find_decision",
+    "find_item", "item_timeline", "list_decisions", "position_at_time", "read_board", "rejected_count",
+    "timeline_csv",
+]
 
 
-#: The board's groups, and the order of the keys within each that the page shows.
-GROUP_OF = {"attack": "attacks", "strike": "industrial", "picket": "industrial",
-            "solidarity": "industrial", "action": "actions", "win": "wins"}
-ATTACK_STATUSES = ("new", "acknowledged", "responding", "monitoring", "resolved", "closed")
-INDUSTRIAL_KINDS = ("strike", "picket", "solidarity")
-
-
-class Board(msgspec.Struct, kw_only=True):
-    """The board as of ``position``, the last stream sequence it applied."""
-
-    position: int
-    items: list[BoardItem]
-    groups: dict[str, dict[str, list[str]]]
-
-    def columns(self) -> dict[str, Any]:
-        """The page's columns, from ``groups``: attacks by status, then industrial action,
-        actions and wins, each a list of items."""
-        by_id = {item.id: item for item in self.items}
-
-        def items(group: str, key: str) -> list[BoardItem]:
-            return [by_id[i] for i in self.groups.get(group, {}).get(key, [])]
-
-        return {
-            "attacks": [(s, items("attacks", s)) for s in ATTACK_STATUSES if items("attacks", s)],
-            "industrial": [item for kind in INDUSTRIAL_KINDS for item in items("industrial", kind)],
-            "actions": items("actions", "action"),
-            "wins": items("wins", "win"),
-        }
-
-
-async def read_board(conn: AsyncConnection, viewer: str | None = None, since: int = 0) -> Board:
-    """The board as ``viewer`` may see it; with ``since``, only items changed after that position."""
+async def read_board(conn: AsyncConnection, viewer: str | None = None, since: int = 0, *,
+                     archive: bool | None = None, archive_after: timedelta | None = None,
+                     limit: int | None = None, cursor: str | None = None, offset: int = 0) -> Board:
+    """The board as ``viewer`` may see it now; with ``since``, only items changed after that
+    position. By default every item, archive included, unpaged; see ``views.assemble``
+    for ``archive``, ``limit``, ``cursor`` and ``offset``."""
     async with conn.cursor(row_factory=dict_row) as cur:
         # One snapshot for items and position: the board never shows a torn state.
         async with conn.transaction():
             await cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             await cur.execute(POSITION)
             row = await cur.fetchone()
-            await cur.execute("SELECT * FROM board.items WHERE updated_seq > %s ORDER BY updated_seq DESC",
-                              [since])
-            rows = await cur.fetchall()
-    items = [
-        msgspec.convert({k: v for k, v in r.items() if k not in ("created_seq", "updated_seq")}, BoardItem)
-        for r in rows if can_see(viewer, r["org"], r["tlp"], r["audience"])
-    ]
-    groups: dict[str, dict[str, list[str]]] = {"attacks": {}, "industrial": {}, "actions": {}, "wins": {}}
-    for item in items:
-        group = GROUP_OF.get(item.kind, "other")
-        key = item.status if group == "attacks" else item.kind
-        groups.setdefault(group, {}).setdefault(key, []).append(item.id)
-    return Board(position=int(row["seq"]) if row else 0, items=items, groups=groups)
+            await cur.execute("SELECT * FROM board.items WHERE updated_seq > %s", [since])
+            items = await cur.fetchall()
+            await cur.execute("SELECT item, done, due FROM board.tasks WHERE NOT done")
+            tasks = await cur.fetchall()
+            await cur.execute("SELECT * FROM board.decisions")
+            decisions = await cur.fetchall()
+            await cur.execute("SELECT * FROM board.decision_positions")
+            positions = await cur.fetchall()
+            now = (await (await conn.execute("SELECT now()")).fetchone())[0]  # type: ignore[index]
+    return assemble(int(row["seq"]) if row else 0, items, tasks, decisions, positions, viewer, now=now,
+                    archive=archive, archive_after=archive_after or archive_after_days(), since=since,
+                    limit=limit, cursor=cursor, offset=offset)
 
 
 async def find_item(conn: AsyncConnection, item_id: str) -> dict[str, Any] | None:
@@ -177,9 +153,3 @@ async def overdue_attacks(conn: AsyncConnection, created_before: datetime) -> li
                  AND created_at <= %s AND NOT (detail ? 'escalated_at')
                ORDER BY created_at""", [created_before])
         return await cur.fetchall()
-
-
-def board_digest(board: Board) -> str:
-    """SHA-256 (hex) of ``board`` as canonical JSON (keys sorted, no spaces): what a
-    decision records, and what an auditor computes again from the log."""
-    return hashlib.sha256(msgspec.json.encode(board, order="sorted")).hexdigest()

@@ -23,6 +23,7 @@ from events.replay import Raw, replay_raw
 from events.settings import STREAM
 from events.stream import connect
 from projections.board import schema
+from projections.board.history import History
 from projections.board.projector import BOARD_LOCK, apply_received
 
 SHADOW = "board_rebuild"
@@ -71,11 +72,12 @@ async def rebuild(database_url: str, nats_url: str,
         first, end = info.state.first_seq, info.state.last_seq
         total = info.state.messages
         done = 0
+        history = History(SHADOW, fresh=True)
 
         # What the live board quarantines, the rebuild quarantines too: the same board.
         def write_batch(batch: Raw) -> None:
             with conn.transaction():
-                apply_received(conn, batch, SHADOW)
+                apply_received(conn, batch, SHADOW, history)
 
         async def on_batch(batch: Raw) -> None:
             nonlocal done
@@ -93,7 +95,7 @@ async def rebuild(database_url: str, nats_url: str,
 
             async def catch_up(batch: Raw) -> None:
                 nonlocal done
-                apply_received(conn, batch, SHADOW)
+                apply_received(conn, batch, SHADOW, history)
                 done += len(batch)
 
             if latest > end:

@@ -48,6 +48,77 @@ CREATE TABLE IF NOT EXISTS {schema}.position (
     seq bigint NOT NULL
 );
 INSERT INTO {schema}.position VALUES ('board', 0) ON CONFLICT DO NOTHING;
+CREATE TABLE IF NOT EXISTS {schema}.tasks (
+    id text PRIMARY KEY,
+    item text,
+    assignee text NOT NULL,
+    task text NOT NULL,
+    due timestamptz,
+    done boolean NOT NULL DEFAULT false,
+    done_at timestamptz,
+    done_seq bigint,
+    org text NOT NULL,
+    tlp text NOT NULL,
+    audience jsonb,
+    created_at timestamptz NOT NULL,
+    seq bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tasks_item ON {schema}.tasks (item);
+CREATE TABLE IF NOT EXISTS {schema}.decisions (
+    id text PRIMARY KEY,
+    question text NOT NULL,
+    method text NOT NULL,
+    options jsonb NOT NULL,
+    evidence jsonb NOT NULL,
+    board_position bigint NOT NULL,
+    board_digest text,
+    review_on date,
+    status text NOT NULL,
+    proposed_by text,
+    proposed_at timestamptz NOT NULL,
+    seq bigint NOT NULL,
+    outcome text,
+    rationale text,
+    decided_by jsonb,
+    decided_position bigint,
+    decided_digest text,
+    decided_actor text,
+    decided_at timestamptz,
+    decided_seq bigint,
+    org text NOT NULL,
+    tlp text NOT NULL,
+    audience jsonb
+);
+CREATE TABLE IF NOT EXISTS {schema}.decision_positions (
+    decision text NOT NULL,
+    org text NOT NULL,
+    position text NOT NULL,
+    reason text,
+    actor text,
+    at timestamptz NOT NULL,
+    seq bigint PRIMARY KEY
+);
+CREATE INDEX IF NOT EXISTS decision_positions_decision ON {schema}.decision_positions (decision);
+-- the board's own copy of the log it applied: what as-of, timelines and decisions read
+CREATE TABLE IF NOT EXISTS {schema}.log (
+    seq bigint PRIMARY KEY,
+    kind text NOT NULL,
+    org text NOT NULL,
+    subject text NOT NULL,
+    items text[] NOT NULL,
+    time timestamptz NOT NULL,
+    tlp text NOT NULL,
+    audience text[],
+    raw bytea NOT NULL
+);
+CREATE INDEX IF NOT EXISTS log_items ON {schema}.log USING gin (items);
+CREATE INDEX IF NOT EXISTS log_time ON {schema}.log (time);
+-- the in-memory board every few thousand events, to replay an as-of view from
+CREATE TABLE IF NOT EXISTS {schema}.snapshots (
+    position bigint PRIMARY KEY,
+    body bytea NOT NULL
+);
+ALTER TABLE {schema}.snapshots ALTER COLUMN body SET STORAGE EXTERNAL;
 CREATE TABLE IF NOT EXISTS {schema}.rejected (
     seq bigint PRIMARY KEY,
     error text NOT NULL,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from typing import Any
 
 import msgspec
@@ -76,4 +77,52 @@ def write(conn: Connection, ch: Changes, schema: str = SCHEMA) -> None:
             ).format(s=s),
             [list(ch.touched_actions)],
         )
+    _write_tasks(conn, ch, s)
+    _write_decisions(conn, ch, s)
     set_position(conn, ch.last_seq, schema)
+
+
+TASK_COLUMNS = ("id", "item", "assignee", "task", "due", "done", "done_at", "done_seq", "org", "tlp",
+                "audience", "created_at", "seq")
+DECISION_COLUMNS = (
+    "id", "question", "method", "options", "evidence", "board_position", "board_digest", "review_on",
+    "status", "proposed_by", "proposed_at", "seq", "outcome", "rationale", "decided_by",
+    "decided_position", "decided_digest", "decided_actor", "decided_at", "decided_seq", "org", "tlp", "audience",
+)
+DECISION_JSON = {"options", "evidence", "decided_by", "audience"}
+POSITION_COLUMNS = ("decision", "org", "position", "reason", "actor", "at", "seq")
+
+
+def _copy(conn: Connection, s: sql.Identifier, table: str, columns: tuple[str, ...],
+          rows: Iterable[dict[str, Any]], json_columns: Collection[str] = ()) -> None:
+    with conn.cursor() as cur, cur.copy(
+        sql.SQL("COPY {}.{} ({}) FROM STDIN").format(
+            s, sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)))
+    ) as copy:
+        for row in rows:
+            copy.write_row(tuple(_json_text(row.get(c)) if c in json_columns else row.get(c) for c in columns))
+
+
+def _write_tasks(conn: Connection, ch: Changes, s: sql.Identifier) -> None:
+    if ch.tasks:
+        _copy(conn, s, "tasks", TASK_COLUMNS, ch.tasks.values(), {"audience"})
+    if ch.task_updates:
+        ids = list(ch.task_updates)
+        conn.execute(
+            sql.SQL("""UPDATE {s}.tasks t SET done = true, done_at = u.at, done_seq = u.seq
+                       FROM unnest(%s::text[], %s::timestamptz[], %s::bigint[]) AS u(id, at, seq)
+                       WHERE t.id = u.id""").format(s=s),
+            [ids, [ch.task_updates[i]["done_at"] for i in ids], [ch.task_updates[i]["done_seq"] for i in ids]])
+
+
+def _write_decisions(conn: Connection, ch: Changes, s: sql.Identifier) -> None:
+    if ch.decisions:
+        _copy(conn, s, "decisions", DECISION_COLUMNS, ch.decisions.values(), DECISION_JSON)
+    if ch.positions:
+        _copy(conn, s, "decision_positions", POSITION_COLUMNS, ch.positions)
+    for decision, fields in ch.decision_updates.items():  # a decision is made once: a few per batch
+        names = list(fields)
+        conn.execute(
+            sql.SQL("UPDATE {}.decisions SET {} WHERE id = %s").format(
+                s, sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(n)) for n in names)),
+            [*(_json_text(fields[n]) if n in DECISION_JSON else fields[n] for n in names), decision])

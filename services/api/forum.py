@@ -12,7 +12,8 @@ from litestar.response import Template
 from psycopg import AsyncConnection
 
 from events.organisations import Organisation
-from projections.board.queries import Board, BoardWatch, read_board, rejected_count
+from projections.board.queries import Board, BoardWatch, board_as_of, read_board, rejected_count
+from services.api.board_reads import PAGE, read_page
 from services.api.context import application, commit, in_thread, on_board, visible_item
 from services.auth import authenticate, optional_viewer
 from services.commands import Accepted, TriageItem
@@ -43,15 +44,30 @@ class BoardController(Controller):
         request: Request,
         since: Annotated[int, Parameter(ge=0, description="only items changed after this position")] = 0,
         wait: Annotated[float, Parameter(ge=0, le=30, description="seconds to wait for a change past `since`")] = 0,
+        limit: Annotated[int, Parameter(ge=1, le=5000, description="items per page")] = PAGE,
+        cursor: Annotated[str | None, Parameter(max_length=100, description="`next_cursor` of the page before")] = None,
+        offset: Annotated[int, Parameter(ge=0, le=1_000_000, description="items to skip (instead of a cursor)")] = 0,
+        archive: Annotated[bool, Parameter(description="the archive: items resolved or closed more than "
+                                                       "COALITION_ARCHIVE_AFTER_DAYS ago")] = False,
+        as_of: Annotated[str | None, Parameter(max_length=64, description="the board as it stood at this "
+                                                                         "position or ISO 8601 time, with its digest")] = None,
     ) -> Board:
         """The rapid-response board as JSON, with the stream position it reflects: what the
         caller's key may see (without a key, CLEAR and GREEN items only; a wrong key is 401).
 
         ``since`` returns only what changed after a position (a client keeps the last
         ``position`` it saw); with ``wait`` the call holds until an item the caller may see
-        changed past it, or the wait is over (then with no items, and the board's position)."""
+        changed past it, or the wait is over (then with no items, and the board's position).
+
+        Pages of ``limit`` items, newest change first: ``next_cursor`` continues. Resolved and
+        closed items leave the live columns after COALITION_ARCHIVE_AFTER_DAYS; ``archive=true``
+        lists them. ``as_of`` is the board exactly as it stood then, replayed from the log, with
+        ``digest`` (``board_digest``) of everything the caller could see then."""
         viewer = optional_viewer(request)
-        board = await self._read(request, viewer, since)
+        page = {"archive": archive, "limit": limit, "cursor": cursor, "offset": offset}
+        if as_of is not None:
+            return await read_page(request, lambda conn: board_as_of(conn, viewer, as_of, **page))
+        board = await read_page(request, lambda conn: read_board(conn, viewer, since, **page))
         if not (wait and since):
             return board
         watch: BoardWatch = request.app.state.watch
@@ -62,12 +78,8 @@ class BoardController(Controller):
             if not await watch.wait_beyond(position, left):
                 break
             position = max(position, watch.position)
-            board = await self._read(request, viewer, since)
+            board = await read_page(request, lambda conn: read_board(conn, viewer, since, **page))
         return board
-
-    @staticmethod
-    async def _read(request: Request, viewer: str | None, since: int) -> Board:
-        return await on_board(request, lambda conn: read_board(conn, viewer, since))
 
     @get("/", operation_id="boardPage", include_in_schema=False)
     async def page(self, request: Request) -> Template:
@@ -75,7 +87,7 @@ class BoardController(Controller):
         takes no key), and how many events the board had to set aside."""
 
         async def read(conn: AsyncConnection) -> tuple[Board, int]:
-            return await read_board(conn, None), await rejected_count(conn)
+            return await read_board(conn, None, archive=False), await rejected_count(conn)
 
         board, rejected = await on_board(request, read)
         return Template(template_name="board.html.j2",

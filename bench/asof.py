@@ -1,0 +1,109 @@
+"""As-of: the board as it stood at any position of a long log, rebuilt from the board's
+own log and its snapshots.
+
+``python -m bench.asof [--events M] [--queries Q] [--quick]``
+
+1. M events of the realistic mix (``bench.logdata``, as the relays would publish them) are
+   applied to an empty board on real PostgreSQL in batches of 1,000, as the live projector
+   applies them (``projections.board.projector.apply_received`` with one ``History``): the
+   board's log and a snapshot every ``SNAPSHOT_EVERY`` events are written with it.
+2. ``projections.board.queries.board_as_of`` answers Q positions: random ones, and the worst
+   case (the one just before each of a few snapshots, the most events to replay), for the
+   open view and for an organisation: the whole board rebuilt, paged and its digest taken.
+
+The goal (not an assertion): every as-of under 1 s on a 200,000-event log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import time
+
+import psycopg
+
+from bench.common import console, engines, median, percentile, report
+from bench.logdata import LogGenerator
+from projections.board import schema
+from projections.board.history import SNAPSHOT_EVERY, History
+from projections.board.projector import apply_received
+from projections.board.queries import board_as_of
+from services.relay import relay_message
+
+GOAL = 1.0
+
+
+def fill(database_url: str, count: int) -> tuple[float, int]:
+    """The board of ``count`` events, as the projector writes it; returns events/s and items."""
+    gen = LogGenerator(seed=2025)
+    raws = [(seq, relay_message(service, seq, event).payload)
+            for seq, (service, event) in enumerate(gen.entries(count), start=1)]
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS board CASCADE")
+        schema.create(conn)
+        history = History(schema.SCHEMA)
+        started = time.perf_counter()
+        for start in range(0, len(raws), 1000):
+            with conn.transaction():
+                apply_received(conn, raws[start:start + 1000], schema.SCHEMA, history)
+        rate = count / (time.perf_counter() - started)
+        items = conn.execute("SELECT count(*) FROM board.items").fetchone()[0]  # type: ignore[index]
+    return rate, int(items)
+
+
+async def ask(database_url: str, positions: list[int], viewer: str | None) -> list[float]:
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        times = []
+        for position in positions:
+            began = time.perf_counter()
+            board = await board_as_of(conn, viewer, position, archive=False, limit=500)
+            times.append(time.perf_counter() - began)
+            assert board.position == position and board.digest
+        return times
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.asof", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--queries", type=int, default=20)
+    parser.add_argument("--quick", action="store_true", help="20,000 events, 6 queries")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.events, args.queries = 20_000, 6
+    rng = random.Random(7)
+    with engines() as running:
+        console.print(f"filling a board with {args.events:,} events…")
+        rate, items = fill(running.database_url, args.events)
+        worst = [p for p in range(SNAPSHOT_EVERY - 1, args.events, SNAPSHOT_EVERY)][-3:] or [args.events]
+        positions = sorted(rng.randint(1, args.events) for _ in range(args.queries)) + worst + [args.events]
+        with psycopg.connect(running.database_url) as conn:
+            snapshots, size = conn.execute(
+                "SELECT count(*), coalesce(sum(length(body)), 0) FROM board.snapshots").fetchone()  # type: ignore[misc]
+        open_view = asyncio.run(ask(running.database_url, positions, None))
+        member = asyncio.run(ask(running.database_url, positions, "momentum"))
+    every = open_view + member
+    figures = {
+        "events": args.events, "items": items, "apply_events_per_second": round(rate),
+        "snapshots": snapshots, "snapshot_bytes": size, "snapshot_every": SNAPSHOT_EVERY,
+        "queries": len(every), "asof_p50_s": round(median(every), 3),
+        "asof_p95_s": round(percentile(every, 95), 3), "asof_max_s": round(max(every), 3),
+        "worst_case_s": round(max(open_view[-len(worst) - 1:] + member[-len(worst) - 1:]), 3),
+        "goal_s": GOAL, "met": max(every) < GOAL,
+    }
+    report("asof", [
+        ("log", f"{args.events:,} events", f"{items:,} board items; applied at {rate:,.0f} events/s with log "
+                                           "and snapshots"),
+        ("snapshots", f"{snapshots}", f"every {SNAPSHOT_EVERY:,} events, {size / 1e6:,.1f} MB in all"),
+        ("as-of p50", f"{median(every):.3f} s", f"{len(every)} positions, open view and momentum's"),
+        ("as-of p95", f"{percentile(every, 95):.3f} s", ""),
+        ("as-of max", f"{max(every):.3f} s", f"goal < {GOAL} s: {'met' if max(every) < GOAL else 'NOT met'}"),
+    ], figures)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,235 @@
+"""What an auditor reads, all from the board's own copy of the log (``board.log``): the
+board as it stood at any position or moment, replayed from the nearest snapshot with the
+live board's fold; an item's timeline; the decisions with their evidence and positions.
+``queries`` re-exports it: the services read nothing of the board elsewhere."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+
+from contracts import CloudEvent, decode_envelope
+from events.policy import can_see
+from events.settings import archive_after_days
+from projections.board import memory
+from projections.board.history import no_collection, replay
+from projections.board.schema import POSITION
+from projections.board.views import Board, BoardDecision, assemble, board_digest, decisions_of
+
+
+class AsOfError(ValueError):
+    """An ``as_of`` the board cannot answer: beyond its position, or not a position or time."""
+
+
+async def position_at_time(conn: AsyncConnection, at: datetime) -> int:
+    """The board's position at ``at``: its last event recorded at or before then (0 before any)."""
+    row = await (await conn.execute("SELECT max(seq) FROM board.log WHERE time <= %s", [at])).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def _replay(body: bytes | None, raws: list[tuple[int, bytes]], position: int) -> memory.State:
+    with no_collection():
+        state = memory.decode(body) if body is not None else memory.State()
+    return replay(state, raws, position)
+
+
+async def state_at(conn: AsyncConnection, position: int) -> tuple[memory.State, datetime | None]:
+    """The whole board in memory at ``position`` (the nearest snapshot, then the log, in a
+    worker thread), and when the event at that position was recorded."""
+    async with conn.transaction():
+        await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        now = await (await conn.execute(POSITION)).fetchone()
+        current = int(now[0]) if now else 0
+        if position > current:
+            raise AsOfError(f"the board has not reached position {position} yet (it is at {current})")
+        snap = await (await conn.execute(
+            "SELECT position, body FROM board.snapshots WHERE position <= %s ORDER BY position DESC LIMIT 1",
+            [position])).fetchone()
+        start = int(snap[0]) if snap else 0
+        raws = await (await conn.execute("SELECT seq, raw FROM board.log WHERE seq > %s AND seq <= %s ORDER BY seq",
+                                         [start, position])).fetchall()
+        last = await (await conn.execute("SELECT time FROM board.log WHERE seq <= %s ORDER BY seq DESC LIMIT 1",
+                                         [position])).fetchone()
+    state = await asyncio.to_thread(_replay, bytes(snap[1]) if snap else None, raws, position)
+    return state, last[0] if last else None
+
+
+def parse_as_of(value: str) -> int | datetime:
+    """``as_of``: a position (a whole number) or an ISO 8601 instant (UTC if no offset)."""
+    if value.isdigit():
+        return int(value)
+    try:
+        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise AsOfError(f"as_of must be a board position or an ISO 8601 time, not {value!r}") from None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+async def board_as_of(conn: AsyncConnection, viewer: str | None, as_of: int | datetime | str | None = None, *,
+                      archive: bool | None = None, archive_after: timedelta | None = None,
+                      limit: int | None = None, cursor: str | None = None, offset: int = 0) -> Board:
+    """The board exactly as ``viewer`` could see it at a position or time (now if None),
+    rebuilt from the log, with its ``digest`` (over every item the viewer could see then,
+    whatever page is asked for). The archive and overdue tasks are as of that moment."""
+    if isinstance(as_of, str):
+        as_of = parse_as_of(as_of)
+    if isinstance(as_of, datetime):
+        as_of = await position_at_time(conn, as_of)
+    if as_of is None:
+        row = await (await conn.execute(POSITION)).fetchone()
+        as_of = int(row[0]) if row else 0
+    state, then = await state_at(conn, as_of)
+    return await asyncio.to_thread(_as_of_board, state, as_of, then, viewer, archive,
+                                   archive_after or archive_after_days(), limit, cursor, offset)
+
+
+def _as_of_board(state: memory.State, position: int, then: datetime | None, viewer: str | None,
+                 archive: bool | None, archive_after: timedelta, limit: int | None, cursor: str | None,
+                 offset: int) -> Board:
+    with no_collection():
+        return _assemble_as_of(state, position, then, viewer, archive, archive_after, limit, cursor, offset)
+
+
+def _assemble_as_of(state: memory.State, position: int, then: datetime | None, viewer: str | None,
+                    archive: bool | None, archive_after: timedelta, limit: int | None, cursor: str | None,
+                    offset: int) -> Board:
+    now = then or datetime(1970, 1, 1, tzinfo=UTC)
+    whole = assemble(position, state.items.values(), state.tasks.values(), state.decisions.values(),
+                     state.positions, viewer, now=now)
+    board = whole if archive is None and limit is None and not cursor and not offset else assemble(
+        position, state.items.values(), state.tasks.values(), state.decisions.values(), state.positions,
+        viewer, now=now, archive=archive, archive_after=archive_after, limit=limit, cursor=cursor,
+        offset=offset)
+    board.digest = board_digest(whole)
+    board.as_of, board.as_of_time = position, then
+    return board
+
+
+# --- timelines ----------------------------------------------------------------------
+
+class TimelineEntry(msgspec.Struct, kw_only=True):
+    """One event that concerns an item: its own, or one that refers to it."""
+
+    seq: int
+    time: datetime
+    kind: str
+    org: str
+    actor: str | None
+    """the person who acted, where the event names one"""
+    subject: str
+    tlp: str
+    summary: str
+
+
+def _summary(ce: CloudEvent) -> str:  # noqa: C901 - one line per kind
+    d: Any = ce.data
+    kind = ce.type.rsplit(".v", 1)[0]
+    match kind:
+        case "attack.reported":
+            return f"{d.org} reported a {d.attack_kind.replace('_', ' ')} ({d.severity}): {d.summary}"
+        case "attack.resolved":
+            return f"resolved: {d.outcome}" + (f" ({d.summary})" if getattr(d, "summary", None) else "")
+        case "item.triaged":
+            return f"triaged by {d.org}: {d.status}, priority {d.priority}" + (f" ({d.note})" if d.note else "")
+        case "item.escalated":
+            return f"escalated: {d.reason}"
+        case "response.opened":
+            return f"response opened, led by {d.lead_org} (coordinator {d.coordinator}): {d.plan}"
+        case "task.assigned":
+            due = f", due {d.due.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if d.due else ""
+            return f"task for {d.assignee}{due}: {d.task}"
+        case "task.done":
+            return "task done" + (f": {d.note}" if d.note else "")
+        case "review.recorded":
+            return f"review by {d.org}: worked: {d.worked}" + (f"; did not: {d.did_not}" if d.did_not else "")
+        case "decision.proposed":
+            return f"decision proposed ({d.method}) at board position {d.board_position}: {d.question}"
+        case "decision.position_taken":
+            return f"{d.org}: {d.position}" + (f" ({d.reason})" if d.reason else "")
+        case "decision.made":
+            return f"decided: {d.outcome} (by {', '.join(d.decided_by)}): {d.rationale}"
+        case "action.called":
+            return f"{d.action_kind.replace('_', ' ')} called at {d.where}: {d.asks}"
+        case "action.pledged":
+            return f"{d.org} pledged {d.people} people" + (f" ({d.group})" if d.group else "")
+        case "strike.called":
+            return f"strike called at {d.employer} ({d.sector}), {d.members_involved:,} members"
+        case "strike.ended":
+            return f"strike ended: {d.outcome}"
+        case "picket.scheduled":
+            return f"picket at {d.where}, {d.when.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+        case "win.recorded":
+            return f"win ({d.win_kind.replace('_', ' ')}): {d.summary}"
+    text = getattr(d, "summary", None) or getattr(d, "note", None)
+    return f"{kind.replace('.', ' ')}" + (f": {text}" if isinstance(text, str) else "")
+
+
+async def _shown_item(conn: AsyncConnection, item_id: str, viewer: str | None) -> bool:
+    """Whether ``item_id`` is an item or a decision of the board that ``viewer`` may see."""
+    row = await (await conn.execute(
+        "SELECT org, tlp, audience FROM board.items WHERE id = %s "
+        "UNION ALL SELECT org, tlp, audience FROM board.decisions WHERE id = %s LIMIT 1",
+        [item_id, item_id])).fetchone()
+    return row is not None and can_see(viewer, row[0], row[1], row[2])
+
+
+async def item_timeline(conn: AsyncConnection, item_id: str, viewer: str | None) -> list[TimelineEntry] | None:
+    """Every event of the log that concerns ``item_id`` and that ``viewer`` may see, in log
+    order; None if the item is unknown or not the viewer's to see (answer as unknown)."""
+    if not await _shown_item(conn, item_id, viewer):
+        return None
+    rows = await (await conn.execute(
+        "SELECT seq, org, tlp, audience, raw FROM board.log WHERE items @> ARRAY[%s]::text[] ORDER BY seq",
+        [item_id])).fetchall()
+    entries = []
+    for seq, org, tlp, audience, raw in rows:
+        if not can_see(viewer, org, tlp, audience):
+            continue
+        ce = decode_envelope(bytes(raw))
+        entries.append(TimelineEntry(seq=seq, time=ce.time.astimezone(UTC), kind=ce.type, org=org,
+                                     actor=getattr(ce.data, "actor", None), subject=ce.subject, tlp=tlp,
+                                     summary=_summary(ce)))
+    return entries
+
+
+TIMELINE_FIELDS = ("seq", "time", "kind", "org", "actor", "subject", "tlp", "summary")
+
+
+def timeline_csv(entries: list[TimelineEntry]) -> str:
+    """A timeline as CSV, one event a line, with a header."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(TIMELINE_FIELDS)
+    for e in entries:
+        writer.writerow([e.time.isoformat() if f == "time" else getattr(e, f) for f in TIMELINE_FIELDS])
+    return out.getvalue()
+
+
+# --- decisions ----------------------------------------------------------------------
+
+async def _decisions(conn: AsyncConnection, viewer: str | None, decision_id: str | None) -> list[BoardDecision]:
+    where, args = ("WHERE id = %s", [decision_id]) if decision_id else ("", [])
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(f"SELECT * FROM board.decisions {where}", args)  # noqa: S608 - fixed text
+        rows = await cur.fetchall()
+        await cur.execute("SELECT * FROM board.decision_positions WHERE decision = ANY(%s)", [[r["id"] for r in rows]])
+        positions = await cur.fetchall()
+    return decisions_of(rows, positions, viewer)
+
+
+async def list_decisions(conn: AsyncConnection, viewer: str | None) -> list[BoardDecision]:
+    """Every decision ``viewer`` may see, newest first."""
+    return await _decisions(conn, viewer, None)
+
+
+async def find_decision(conn: AsyncConnection, decision_id: str, viewer: str | None) -> BoardDecision | None:
+    """One decision, or None if unknown or not the viewer's to see."""
+    found = await _decisions(conn, viewer, decision_id)
+    return found[0] if found else None

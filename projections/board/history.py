@@ -1,0 +1,127 @@
+"""The board's history, kept beside it in the same transactions: its own copy of the log
+it applied (``board.log``) and snapshots of the board in memory (``board.snapshots``)
+every ``SNAPSHOT_EVERY`` events, from which any earlier board is replayed.
+
+The projector and the rebuild both call ``History.record`` inside the transaction that
+writes a batch, with the events the board applied (the quarantined ones are neither on
+the board nor in its log), so the log, the snapshots and the tables never disagree."""
+
+from __future__ import annotations
+
+import gc
+import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+from psycopg import Connection, sql
+
+from contracts import CloudEvent, decode_envelope
+from projections.board import memory
+from projections.board.fold import concerned, fold
+
+log = logging.getLogger("coalition.board.history")
+
+#: A snapshot of the board every so many events of the log: an as-of view replays at most
+#: this many events after decoding the nearest snapshot before it.
+SNAPSHOT_EVERY = 5_000
+
+Applied = list[tuple[int, CloudEvent, bytes]]
+"""Events the board applied: stream sequence, the decoded event, its raw bytes."""
+
+LOG_COLUMNS = ("seq", "kind", "org", "subject", "items", "time", "tlp", "audience", "raw")
+
+
+def log_row(seq: int, ce: CloudEvent, raw: bytes) -> tuple[object, ...]:
+    d = ce.data
+    return (seq, ce.type, d.org, ce.subject, concerned(ce), ce.time, d.tlp, d.audience, raw)
+
+
+def replay(state: memory.State, raws: Iterable[tuple[int, bytes]], position: int) -> memory.State:
+    """``state`` moved on by the logged events ``raws`` (in order), up to ``position``: the
+    same fold as the live board, in one batch (which gives the board of applying them one
+    by one)."""
+    with no_collection():
+        batch = [(seq, decode_envelope(raw)) for seq, raw in raws]
+        changes = fold(batch)  # type: ignore[arg-type]
+        changes.last_seq = max(position, state.position)
+        memory.apply(state, changes)
+    return state
+
+
+@contextmanager
+def no_collection() -> Iterator[None]:
+    """Python's cyclic garbage collector paused: building a board allocates many objects
+    and no cycles, and a collection walks the whole board again each time."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def state_at(conn: Connection, position: int, schema: str) -> memory.State:
+    """The board in memory as it stood at ``position``: the nearest snapshot at or
+    before it, and the log from there."""
+    s = sql.Identifier(schema)
+    row = conn.execute(sql.SQL("SELECT position, body FROM {}.snapshots WHERE position <= %s "
+                               "ORDER BY position DESC LIMIT 1").format(s), [position]).fetchone()
+    state = memory.decode(row[1]) if row else memory.State()
+    raws = conn.execute(sql.SQL("SELECT seq, raw FROM {}.log WHERE seq > %s AND seq <= %s ORDER BY seq")
+                        .format(s), [state.position, position]).fetchall()
+    return replay(state, raws, position)
+
+
+class History:
+    """Keeps ``board.log`` and the snapshots of one board schema (the live one, or a
+    rebuild's shadow). Holds the board in memory between batches; it is loaded from the
+    latest snapshot and the log when first needed, and dropped by ``forget`` when a
+    transaction it took part in did not commit."""
+
+    def __init__(self, schema: str, every: int = SNAPSHOT_EVERY, fresh: bool = False) -> None:
+        self.schema = schema
+        self.every = every
+        self.state: memory.State | None = memory.State() if fresh else None
+
+    def forget(self) -> None:
+        self.state = None
+
+    def record(self, conn: Connection, applied: Applied, position: int) -> None:
+        """Inside the caller's transaction: log ``applied`` and move the board in memory to
+        ``position`` (the batch's last sequence, quarantined events included), writing a
+        snapshot each time it passes a multiple of ``every``."""
+        s = sql.Identifier(self.schema)
+        if applied:
+            with conn.cursor() as cur, cur.copy(sql.SQL("COPY {}.log ({}) FROM STDIN").format(
+                    s, sql.SQL(", ").join(map(sql.Identifier, LOG_COLUMNS)))) as copy:
+                for seq, ce, raw in applied:
+                    copy.write_row(log_row(seq, ce, raw))
+        if self.state is None:
+            # the board before this batch, which is already in the log
+            before = applied[0][0] - 1 if applied else position
+            self.state = state_at(conn, before, self.schema)
+        state = self.state
+        chunk: list[tuple[int, CloudEvent | None]] = []
+        boundary = (state.position // self.every + 1) * self.every
+        for seq, ce, _ in applied:
+            chunk.append((seq, ce))
+            if seq >= boundary:
+                self._advance(state, chunk, seq)
+                self._snapshot(conn, state)
+                chunk = []
+                boundary = (seq // self.every + 1) * self.every
+        self._advance(state, chunk, position)
+        if position >= boundary:
+            self._snapshot(conn, state)
+
+    @staticmethod
+    def _advance(state: memory.State, chunk: list[tuple[int, CloudEvent | None]], position: int) -> None:
+        changes = fold(chunk)
+        changes.last_seq = max(position, state.position)
+        memory.apply(state, changes)
+
+    def _snapshot(self, conn: Connection, state: memory.State) -> None:
+        conn.execute(sql.SQL("INSERT INTO {}.snapshots (position, body) VALUES (%s, %s) "
+                             "ON CONFLICT (position) DO NOTHING").format(sql.Identifier(self.schema)),
+                     [state.position, memory.encode(state)])

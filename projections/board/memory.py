@@ -1,0 +1,109 @@
+"""The board in memory: the same ``Changes`` the fold makes, applied to dictionaries
+instead of tables — what an as-of view replays onto, and what a snapshot holds.
+
+``apply`` mirrors ``store.write`` statement by statement (inserts, pledges, merged
+updates, pledge totals, tasks, decisions), so that a board replayed here from the log
+equals the one PostgreSQL holds at the same position; the fold's rules are not written
+twice, only the writing of their result."""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import msgspec
+
+from projections.board.fold import Changes
+
+Row = dict[str, Any]
+
+
+class State(msgspec.Struct, kw_only=True):
+    """The whole board at ``position``: rows as the board's tables hold them."""
+
+    position: int = 0
+    items: dict[str, Row] = msgspec.field(default_factory=dict)
+    pledged: dict[str, list[int]] = msgspec.field(default_factory=dict)
+    """per action: people pledged, number of pledges (as ``board.pledges`` sums them)"""
+    tasks: dict[str, Row] = msgspec.field(default_factory=dict)
+    decisions: dict[str, Row] = msgspec.field(default_factory=dict)
+    positions: list[Row] = msgspec.field(default_factory=list)
+
+
+def apply(state: State, ch: Changes) -> None:
+    """Apply one batch's changes, as ``store.write`` applies them to the tables."""
+    items = state.items
+    for item_id, row in ch.inserts.items():
+        items[item_id] = {**row, "people_pledged": 0, "pledge_count": 0}
+    for p in ch.pledges:
+        total = state.pledged.setdefault(p["action"], [0, 0])
+        total[0] += p["people"]
+        total[1] += 1
+    for item_id, fields in ch.updates.items():
+        item = items.get(item_id)
+        if item is None:
+            continue  # as an UPDATE of no row: a change to an item the board never had
+        for name in ("status", "priority"):
+            if fields.get(name) is not None:
+                item[name] = fields[name]
+        item["updated_at"], item["updated_seq"] = fields["updated_at"], fields["updated_seq"]
+        if fields.get("detail"):
+            item["detail"] = {**item["detail"], **fields["detail"]}
+    for action in ch.touched_actions:
+        item, total = items.get(action), state.pledged.get(action)
+        if item is not None and total is not None:
+            item["people_pledged"], item["pledge_count"] = total
+    for task_id, row in ch.tasks.items():
+        state.tasks[task_id] = dict(row)
+    for task_id, fields in ch.task_updates.items():
+        task = state.tasks.get(task_id)
+        if task is not None:
+            task.update(done=True, done_at=fields["done_at"], done_seq=fields["done_seq"])
+    for decision_id, row in ch.decisions.items():
+        state.decisions[decision_id] = dict(row)
+    for decision_id, fields in ch.decision_updates.items():
+        decision = state.decisions.get(decision_id)
+        if decision is not None:
+            decision.update(fields)
+    state.positions.extend(dict(p) for p in ch.positions)
+    state.position = ch.last_seq
+
+
+class _Packed(msgspec.Struct, array_like=True):
+    """A snapshot's layout: each table's rows as lists of values under one list of
+    column names (a board's rows share their keys), then compressed."""
+
+    position: int
+    pledged: dict[str, list[int]]
+    positions: list[Row]
+    tables: dict[str, tuple[list[str], list[list[Any]]]]
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(_Packed)
+
+
+def _pack(rows: dict[str, Row]) -> tuple[list[str], list[list[Any]]]:
+    columns = list(next(iter(rows.values()))) if rows else []
+    return columns, [[row.get(c) for c in columns] for row in rows.values()]
+
+
+def _unpack(table: tuple[list[str], list[list[Any]]]) -> dict[str, Row]:
+    columns, values = table
+    rows = (dict(zip(columns, v, strict=True)) for v in values)
+    return {row["id"]: row for row in rows}
+
+
+def encode(state: State) -> bytes:
+    """A snapshot's body: MessagePack (instants stay instants), zlib-compressed."""
+    packed = _Packed(position=state.position, pledged=state.pledged, positions=state.positions,
+                     tables={"items": _pack(state.items), "tasks": _pack(state.tasks),
+                             "decisions": _pack(state.decisions)})
+    return zlib.compress(_encoder.encode(packed), 1)
+
+
+def decode(body: bytes) -> State:
+    packed = _decoder.decode(zlib.decompress(body))
+    return State(position=packed.position, pledged=packed.pledged, positions=packed.positions,
+                 items=_unpack(packed.tables["items"]), tasks=_unpack(packed.tables["tasks"]),
+                 decisions=_unpack(packed.tables["decisions"]))
