@@ -11,7 +11,6 @@ from typing import AsyncIterator
 
 from litestar import Litestar, get
 from litestar.datastructures import State
-from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template import TemplateConfig
 from psycopg_pool import AsyncConnectionPool
@@ -27,6 +26,7 @@ from services.errors import EXCEPTION_HANDLERS
 from services.idempotency import AlreadyAnswered, replay_or_claim, replayed
 from services.limits import EXCEPTION_HANDLERS as LIMIT_HANDLERS
 from services.limits import MAX_BODY, CommandRequest
+from services.openapi import PLUGINS, openapi_config
 from services.registry import Service
 from services.relay import Relay
 from services.translator import check_publishable
@@ -100,8 +100,8 @@ def create_app(service: Service, db_url: str | None = None, nats: str | None = N
         before_request=replay_or_claim,
         request_class=CommandRequest,
         request_max_body_size=MAX_BODY,
-        openapi_config=OpenAPIConfig(title=f"coalition {service.name}", version="1.0.0",
-                                     description=service.title),
+        openapi_config=openapi_config(service),
+        plugins=PLUGINS,
         template_config=TemplateConfig(directory=Path(__file__).parent / "templates", engine=JinjaTemplateEngine),
         logging_config=None,  # events.logs configures the process
         debug=False,

@@ -23,6 +23,7 @@ from litestar.exceptions import (
     PermissionDeniedException,
     TooManyRequestsException,
 )
+from litestar.openapi.spec import SecurityRequirement, SecurityScheme
 
 from events.organisations import Organisation
 
@@ -36,6 +37,15 @@ CREATE TABLE IF NOT EXISTS coalition.api_keys (
     key_sha256 text NOT NULL
 );
 """
+
+
+#: How the OpenAPI documents name the key: ``Authorization: Bearer <key>``.
+SECURITY_SCHEMES = {"apiKey": SecurityScheme(
+    type="http", scheme="bearer", description="The organisation's API key: `Authorization: Bearer <key>`")}
+#: A route that needs a key (``authenticate``).
+KEY_REQUIRED: list[SecurityRequirement] = [{"apiKey": []}]
+#: A route that takes a key if given (``optional_viewer``): without, the open view.
+KEY_OPTIONAL: list[SecurityRequirement] = [{}, {"apiKey": []}]
 
 
 def new_key(org: str) -> str:

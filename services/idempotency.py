@@ -1,9 +1,10 @@
 """Idempotent commands: a client that retries (after a timeout, say) with the same
 ``Idempotency-Key`` gets the first answer again, and nothing new is stored.
 
-As the IETF httpapi draft and Stripe have it: the same key with the same body within 24
-hours answers what the first request answered (same id, header ``Idempotent-Replayed``);
-the same key with another body is refused with ``422``. The first answer is written by
+As the IETF httpapi draft and Stripe have it: the same key with the same request (route
+and body) within 24 hours answers what the first request answered (same id, header
+``Idempotent-Replayed``); the same key with another body, or on another route (a pledge
+to another action), is refused with ``422``. The first answer is written by
 the recorder in the very transaction that stores the command's events
 (``events.recorder.ServiceRecorder``), so it survives restarts and can never disagree
 with the store. Keys are per organisation.
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 import anyio
 from litestar import MediaType, Request, Response
+from litestar.datastructures import ResponseHeader
 from litestar.exceptions import ClientException, HTTPException
 from litestar.params import HeaderParameter
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
@@ -25,26 +27,40 @@ from events.recorder import Answer
 from services.auth import claimant
 
 HEADER = "Idempotency-Key"
-_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 #: Declared on every command controller, so that the OpenAPI documents say it.
 PARAMETERS = {"idempotency_key": HeaderParameter(
-    name=HEADER, annotation=str, required=False, min_length=1, max_length=255,
+    name=HEADER, annotation=str, required=False, min_length=1, max_length=255, pattern=VALID_KEY.pattern,
     description="Send the same key to retry a command safely: within 24 hours the first answer "
-                "is given again and nothing new is stored; the same key with another body is a 422.",
+                "is given again and nothing new is stored; the same key with another body or on "
+                "another route is a 422.",
 )}
+
+#: Declared on every command controller too: the header of an answer given again.
+RESPONSE_HEADERS = [ResponseHeader(
+    name="Idempotent-Replayed", value="true", documentation_only=True, required=False,
+    description="`true` on an answer given again: the first one to this Idempotency-Key",
+)]
 
 
 @dataclass(frozen=True)
 class Claim:
-    """A command sent with a key: whose, which key, and a digest of its body."""
+    """A command sent with a key: whose, which key, and a digest of what it asked (its
+    method, path and body: :func:`digest`)."""
 
     org: str
     key: str
-    body_sha256: str
+    request_sha256: str
 
     def answer(self, status: int, body: bytes) -> Answer:
-        return Answer(self.org, self.key, self.body_sha256, status, body)
+        return Answer(self.org, self.key, self.request_sha256, status, body)
+
+
+def digest(method: str, path: str, body: bytes) -> str:
+    """What a retry must repeat to be given the first answer: the route as well as the
+    body (the same body sent to another action is another pledge)."""
+    return hashlib.sha256(b"%s %s\n%s" % (method.encode(), path.encode(), body)).hexdigest()
 
 
 class AlreadyAnswered(Exception):
@@ -61,9 +77,9 @@ async def replay_or_claim(request: Request) -> Response | None:
     key = request.headers.get(HEADER)
     if key is None or request.method != "POST":
         return None
-    if not _KEY.match(key):
+    if not VALID_KEY.match(key):
         raise ClientException(f"{HEADER} must be 1 to 255 visible ASCII characters")
-    claim = Claim(claimant(request), key, hashlib.sha256(await request.body()).hexdigest())
+    claim = Claim(claimant(request), key, digest(request.method, request.url.path, await request.body()))
     first = await first_answer(request, claim)
     if first is not None:
         return first
@@ -72,14 +88,15 @@ async def replay_or_claim(request: Request) -> Response | None:
 
 
 async def first_answer(request: Request, claim: Claim) -> Response | None:
-    """The response first given to ``claim``'s key, or None; 422 if its body differs."""
+    """The response first given to ``claim``'s key, or None; 422 if it was given to
+    another body or route."""
     recorder = request.app.state.application.recorder
     stored: Answer | None = await anyio.to_thread.run_sync(recorder.first_answer, claim.org, claim.key)
     if stored is None:
         return None
-    if stored.body_sha256 != claim.body_sha256:
+    if stored.body_sha256 != claim.request_sha256:
         raise HTTPException(status_code=HTTP_422_UNPROCESSABLE_ENTITY,
-                            detail=f"{HEADER} {claim.key!r} was used with another body; use a new key")
+                            detail=f"{HEADER} {claim.key!r} was used with another body or route; use a new key")
     return Response(stored.body, status_code=stored.status, media_type=MediaType.JSON,
                     headers={"Idempotent-Replayed": "true"})
 

@@ -106,6 +106,10 @@ BAD_INPUTS = [
     ("rmt", "unions", "/v1/solidarity-requests", {"help": ["beer"], "summary": "x"}, "help"),
     ("momentum", "momentum", "/v1/actions", {**action([]), "when": "tomorrow"}, "when"),
     ("momentum", "momentum", "/v1/wins", {"kind": "reinstatement"}, "summary"),
+    # JSON of another type than documented is not coerced (schemathesis found 0 taken for 1970)
+    ("momentum", "momentum", "/v1/wins", {"kind": "reinstatement", "summary": "x", "occurred_at": 0}, "occurred_at"),
+    ("momentum", "momentum", "/v1/actions", {**action([]), "people_wanted": "40"}, "people_wanted"),
+    ("rmt", "unions", "/v1/strikes", {**STRIKE, "members_involved": 4000.0}, "members_involved"),
 ]
 
 

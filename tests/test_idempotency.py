@@ -59,6 +59,21 @@ def test_the_same_key_with_another_body_is_refused(platform: Running) -> None:
     assert settled(platform) == before
 
 
+def test_the_same_key_and_body_on_another_route_is_refused(platform: Running) -> None:
+    """The same pledge, with the same key, to another action is not a retry of the first:
+    it is refused, and the first pledge's answer is not given for it."""
+    first_action, other_action = (platform.post("momentum", "momentum", "/v1/actions", action([])).json()["id"]
+                                  for _ in range(2))
+    key, pledge = str(uuid.uuid4()), {"people": 3}
+    first = post(platform, "scg", "scg", f"/v1/actions/{first_action}/pledges", pledge, key)
+    assert first.status_code == 201, first.text
+
+    other = post(platform, "scg", "scg", f"/v1/actions/{other_action}/pledges", pledge, key)
+
+    assert other.status_code == 422, other.text
+    assert "Idempotency-Key" in other.text
+
+
 def test_a_retried_resolution_answers_as_the_first_did(platform: Running) -> None:
     """Without a key a second resolution is a conflict; with the first one's key it is
     the first answer."""

@@ -7,9 +7,11 @@ from litestar.di import Provide
 
 from events.organisations import Organisation
 from services.api.context import application, commit, in_thread
-from services.auth import authenticate, check_publisher
+from services.auth import KEY_REQUIRED, authenticate, check_publisher
 from services.commands import Accepted, Created, ReportAttack, ResolveAttack
+from services.errors import CHANGES_ITEM, CREATES
 from services.idempotency import PARAMETERS as IDEMPOTENCY
+from services.idempotency import RESPONSE_HEADERS as REPLAYED
 
 
 class AttackController(Controller):
@@ -17,15 +19,18 @@ class AttackController(Controller):
     tags = ["attacks"]
     dependencies = {"caller": Provide(authenticate, sync_to_thread=False)}
     parameters = IDEMPOTENCY
+    response_headers = REPLAYED
+    security = KEY_REQUIRED
 
-    @post("", operation_id="reportAttack", status_code=201)
+    @post("", operation_id="reportAttack", status_code=201, responses=CREATES)
     async def report(self, request: Request, caller: Organisation, data: ReportAttack) -> Created:
         """Report an attack on members or organisations (a suspension, a proscription…)."""
         check_publisher(caller, data.org)
         attack = application(request).report_attack(caller.id, data)
         return await commit(request, Created(id=str(attack.id)), attack)
 
-    @post("/{attack_id:str}/resolution", operation_id="resolveAttack", status_code=201)
+    @post("/{attack_id:str}/resolution", operation_id="resolveAttack", status_code=201,
+          responses=CHANGES_ITEM)
     async def resolve(self, request: Request, caller: Organisation, attack_id: str, data: ResolveAttack) -> Accepted:
         """Record the outcome of an attack this organisation reported."""
         attack = await in_thread(application(request).resolve_attack, caller.id, attack_id, data)

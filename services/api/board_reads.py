@@ -4,10 +4,12 @@ board (now or as of a moment) with its faults answered as the caller's (``400``)
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Literal, TypeVar
 
 from litestar import Controller, MediaType, Request, Response, get
 from litestar.exceptions import ValidationException
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import Parameter
 from psycopg import AsyncConnection
 
@@ -21,8 +23,9 @@ from projections.board.queries import (
     timeline_csv,
 )
 from services.api.context import on_board
-from services.auth import optional_viewer
+from services.auth import KEY_OPTIONAL, optional_viewer
 from services.domain.errors import ItemNotFound
+from services.errors import READ, READS_ITEM, documented
 
 T = TypeVar("T")
 
@@ -38,11 +41,23 @@ async def read_page(request: Request, query: Callable[[AsyncConnection], Awaitab
         raise ValidationException(str(exc)) from None
 
 
+@dataclass
+class TimelineOperation(Operation):
+    """The timeline's OpenAPI operation: ``format=csv`` answers ``text/csv``, besides the JSON."""
+
+    def __post_init__(self) -> None:
+        ok = (self.responses or {}).get("200")
+        if isinstance(ok, OpenAPIResponse):
+            ok.content = {**(ok.content or {}), "text/csv": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))}
+
+
 class HistoryController(Controller):
     path = "/api"
     tags = ["board"]
+    security = KEY_OPTIONAL
 
-    @get("/items/{item_id:str}/timeline", operation_id="getItemTimeline")
+    @get("/items/{item_id:str}/timeline", operation_id="getItemTimeline", responses=READS_ITEM,
+         operation_class=TimelineOperation)
     async def timeline(
         self, request: Request, item_id: str,
         format: Annotated[Literal["json", "csv"], Parameter(description="json or csv")] = "json",  # noqa: A002
@@ -55,11 +70,12 @@ class HistoryController(Controller):
         if entries is None:
             raise ItemNotFound(f"no item with id {item_id}")
         if format == "csv":
-            return Response(timeline_csv(entries), media_type="text/csv; charset=utf-8", headers={
+            # Litestar adds "; charset=utf-8" to a text/ media type itself
+            return Response(timeline_csv(entries), media_type="text/csv", headers={
                 "Content-Disposition": f'attachment; filename="timeline-{item_id}.csv"'})
         return Response(entries, media_type=MediaType.JSON)
 
-    @get("/decisions", operation_id="listDecisions")
+    @get("/decisions", operation_id="listDecisions", responses=documented(*READ))
     async def decisions(self, request: Request) -> list[BoardDecision]:
         """The forum's decisions the caller may see, newest first: question, method, evidence,
         the board position and digest they were proposed and made on (with a link to the board
@@ -67,7 +83,7 @@ class HistoryController(Controller):
         viewer = optional_viewer(request)
         return await on_board(request, lambda conn: list_decisions(conn, viewer))
 
-    @get("/decisions/{decision_id:str}", operation_id="getDecision")
+    @get("/decisions/{decision_id:str}", operation_id="getDecision", responses=READS_ITEM)
     async def decision(self, request: Request, decision_id: str) -> BoardDecision:
         """One decision, as in the list (``404`` if unknown or not the caller's to see)."""
         viewer = optional_viewer(request)

@@ -7,9 +7,11 @@ from litestar.di import Provide
 
 from events.organisations import Organisation
 from services.api.context import application, commit, visible_item
-from services.auth import authenticate, check_publisher
+from services.auth import KEY_REQUIRED, authenticate, check_publisher
 from services.commands import CallAction, Created, MakePledge, RecordWin
+from services.errors import CREATES, ON_ITEM
 from services.idempotency import PARAMETERS as IDEMPOTENCY
+from services.idempotency import RESPONSE_HEADERS as REPLAYED
 
 
 class ActionController(Controller):
@@ -17,15 +19,17 @@ class ActionController(Controller):
     tags = ["campaigning"]
     dependencies = {"caller": Provide(authenticate, sync_to_thread=False)}
     parameters = IDEMPOTENCY
+    response_headers = REPLAYED
+    security = KEY_REQUIRED
 
-    @post("", operation_id="callAction", status_code=201)
+    @post("", operation_id="callAction", status_code=201, responses=CREATES)
     async def call(self, request: Request, caller: Organisation, data: CallAction) -> Created:
         """Call an action for an item (``refs``): where, when, and what is asked."""
         check_publisher(caller, data.org)
         action = application(request).call_action(caller.id, data)
         return await commit(request, Created(id=str(action.id)), action)
 
-    @post("/{action_id:str}/pledges", operation_id="pledge", status_code=201)
+    @post("/{action_id:str}/pledges", operation_id="pledge", status_code=201, responses=ON_ITEM)
     async def pledge(self, request: Request, caller: Organisation, action_id: str, data: MakePledge) -> Created:
         """Pledge support (people, a motion, a statement) to any action this organisation can see."""
         shared_as = await visible_item(request, action_id, caller.id, kind="action")
@@ -38,8 +42,10 @@ class WinController(Controller):
     tags = ["campaigning"]
     dependencies = {"caller": Provide(authenticate, sync_to_thread=False)}
     parameters = IDEMPOTENCY
+    response_headers = REPLAYED
+    security = KEY_REQUIRED
 
-    @post("", operation_id="recordWin", status_code=201)
+    @post("", operation_id="recordWin", status_code=201, responses=CREATES)
     async def record(self, request: Request, caller: Organisation, data: RecordWin) -> Created:
         """Record a win to celebrate, linked to the items it answers."""
         check_publisher(caller, data.org)

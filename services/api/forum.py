@@ -15,9 +15,11 @@ from events.organisations import Organisation
 from projections.board.queries import Board, BoardWatch, board_as_of, read_board, rejected_count
 from services.api.board_reads import PAGE, read_page
 from services.api.context import application, commit, in_thread, on_board, visible_item
-from services.auth import authenticate, optional_viewer
+from services.auth import KEY_OPTIONAL, KEY_REQUIRED, authenticate, optional_viewer
 from services.commands import Accepted, TriageItem
+from services.errors import CHANGES_ITEM, READS
 from services.idempotency import PARAMETERS as IDEMPOTENCY
+from services.idempotency import RESPONSE_HEADERS as REPLAYED
 
 
 class TriageController(Controller):
@@ -25,8 +27,11 @@ class TriageController(Controller):
     tags = ["forum"]
     dependencies = {"caller": Provide(authenticate, sync_to_thread=False)}
     parameters = IDEMPOTENCY
+    response_headers = REPLAYED
+    security = KEY_REQUIRED
 
-    @post("/{item_id:str}/triage", operation_id="triageItem", status_code=201)
+    @post("/{item_id:str}/triage", operation_id="triageItem", status_code=201,
+          responses=CHANGES_ITEM)
     async def triage(self, request: Request, caller: Organisation, item_id: str, data: TriageItem) -> Accepted:
         """Set a board item's status and priority (forum coordinators)."""
         shared_as = await visible_item(request, item_id, caller.id)
@@ -38,7 +43,7 @@ class BoardController(Controller):
     path = "/"
     tags = ["board"]
 
-    @get("/api/board", operation_id="getBoard")
+    @get("/api/board", operation_id="getBoard", responses=READS, security=KEY_OPTIONAL)
     async def board(
         self,
         request: Request,

@@ -16,7 +16,7 @@ from litestar.response import Redirect
 from events.organisations import Organisation
 from projections.board.queries import board_digest, read_board
 from services.api.context import application, commit, in_thread, item_on_board, on_board
-from services.auth import authenticate
+from services.auth import KEY_REQUIRED, authenticate
 from services.commands import (
     Accepted,
     Acknowledge,
@@ -33,7 +33,9 @@ from services.commands import (
     TakePosition,
 )
 from services.domain.people import Actor
+from services.errors import CHANGES_ITEM, CREATES, ON_ITEM
 from services.idempotency import PARAMETERS as IDEMPOTENCY
+from services.idempotency import RESPONSE_HEADERS as REPLAYED
 from services.sessions import _local, person
 
 C = TypeVar("C", bound=msgspec.Struct)
@@ -120,43 +122,45 @@ class WorkflowController(Controller):
     tags = ["forum"]
     dependencies = _KEYED
     parameters = IDEMPOTENCY
+    response_headers = REPLAYED
+    security = KEY_REQUIRED
 
-    @post("/items/{item_id:str}/acknowledge", operation_id="acknowledgeItem", status_code=201)
+    @post("/items/{item_id:str}/acknowledge", operation_id="acknowledgeItem", status_code=201, responses=CHANGES_ITEM)
     async def acknowledge(self, request: Request, by: Actor, item_id: str, data: Acknowledge) -> Accepted:
         """Acknowledge a new item (once)."""
         return await change_item(request, by, item_id, "acknowledge", data)
 
-    @post("/items/{item_id:str}/priority", operation_id="setItemPriority", status_code=201)
+    @post("/items/{item_id:str}/priority", operation_id="setItemPriority", status_code=201, responses=CHANGES_ITEM)
     async def priority(self, request: Request, by: Actor, item_id: str, data: SetPriority) -> Accepted:
         """Set an item's priority."""
         return await change_item(request, by, item_id, "set_priority", data)
 
-    @post("/items/{item_id:str}/lead", operation_id="assignLead", status_code=201)
+    @post("/items/{item_id:str}/lead", operation_id="assignLead", status_code=201, responses=CHANGES_ITEM)
     async def lead(self, request: Request, by: Actor, item_id: str, data: AssignLead) -> Accepted:
         """Name the organisation leading the response to an item."""
         return await change_item(request, by, item_id, "assign_lead", data)
 
-    @post("/items/{item_id:str}/resolve", operation_id="resolveItem", status_code=201)
+    @post("/items/{item_id:str}/resolve", operation_id="resolveItem", status_code=201, responses=CHANGES_ITEM)
     async def resolve(self, request: Request, by: Actor, item_id: str, data: Resolve) -> Accepted:
         """Set an item resolved (once; reopening is the triage with ``reopen``)."""
         return await change_item(request, by, item_id, "resolve", data)
 
-    @post("/items/{item_id:str}/response", operation_id="openResponse", status_code=201)
+    @post("/items/{item_id:str}/response", operation_id="openResponse", status_code=201, responses=CHANGES_ITEM)
     async def response(self, request: Request, by: Actor, item_id: str, data: OpenResponse) -> Created:
         """Open the response to an item (one per item): lead organisation and plan."""
         return await open_response(request, by, item_id, data)
 
-    @post("/items/{item_id:str}/tasks", operation_id="assignTask", status_code=201)
+    @post("/items/{item_id:str}/tasks", operation_id="assignTask", status_code=201, responses=ON_ITEM)
     async def task(self, request: Request, by: Actor, item_id: str, data: AssignTask) -> Created:
         """Assign a task of an item's response to an organisation, with a due time."""
         return await assign_task(request, by, item_id, data)
 
-    @post("/items/{item_id:str}/review", operation_id="recordReview", status_code=201)
+    @post("/items/{item_id:str}/review", operation_id="recordReview", status_code=201, responses=CHANGES_ITEM)
     async def review(self, request: Request, by: Actor, item_id: str, data: RecordReview) -> Accepted:
         """Record the review of an item's response: what worked, what did not."""
         return await record_review(request, by, item_id, data)
 
-    @post("/tasks/{task_id:str}/done", operation_id="completeTask", status_code=201)
+    @post("/tasks/{task_id:str}/done", operation_id="completeTask", status_code=201, responses=CHANGES_ITEM)
     async def done(self, request: Request, by: Actor, task_id: str, data: CompleteTask) -> Accepted:
         """Mark a task done (once)."""
         return await complete_task(request, by, task_id, data)
@@ -169,18 +173,20 @@ class DecisionController(Controller):
     tags = ["decisions"]
     dependencies = _KEYED
     parameters = IDEMPOTENCY
+    response_headers = REPLAYED
+    security = KEY_REQUIRED
 
-    @post("", operation_id="proposeDecision", status_code=201)
+    @post("", operation_id="proposeDecision", status_code=201, responses=CREATES)
     async def propose(self, request: Request, by: Actor, data: ProposeDecision) -> Created:
         """Put a question to the forum on evidence; the board position and its digest are recorded."""
         return await propose(request, by, data)
 
-    @post("/{decision_id:str}/positions", operation_id="takePosition", status_code=201)
+    @post("/{decision_id:str}/positions", operation_id="takePosition", status_code=201, responses=CHANGES_ITEM)
     async def position(self, request: Request, by: Actor, decision_id: str, data: TakePosition) -> Accepted:
         """The organisation's position (agree, abstain, disagree, block), changeable until decided."""
         return await take_position(request, by, decision_id, data)
 
-    @post("/{decision_id:str}/outcome", operation_id="makeDecision", status_code=201)
+    @post("/{decision_id:str}/outcome", operation_id="makeDecision", status_code=201, responses=CHANGES_ITEM)
     async def outcome(self, request: Request, by: Actor, decision_id: str, data: MakeDecision) -> Accepted:
         """Record the outcome as the method's rule allows (409 naming a block, or a missing majority)."""
         return await decide(request, by, decision_id, data)
