@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 from eventsourcing.persistence import InterfaceError, Notification, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier, Literal
 from psycopg_pool import PoolTimeout
 
 #: Seconds a pool keeps retrying one lost connection before it gives up on it (psycopg's
@@ -113,11 +113,16 @@ class ServiceRecorder(PromptRecorder):
         """The answer given to ``org``'s command with ``key`` in the last 24 hours, if any."""
         def select(recorder: ServiceRecorder) -> Answer | None:
             with recorder.datastore.get_connection() as conn, conn.cursor() as curs:
-                curs.execute(SQL("SELECT org, key, body_sha256, status, body FROM {} WHERE org = %s "
-                                 "AND key = %s AND created_at >= now() - %s::interval").format(self.answers),
-                             (org, key, ANSWERS_KEPT))
+                curs.execute(first_answer_query(recorder.datastore.schema), (org, key))
                 row = curs.fetchone()
-            return None if row is None else Answer(row["org"], row["key"], row["body_sha256"],
-                                                   row["status"], bytes(row["body"]))
+            return None if row is None else Answer(*row.values())
 
         return self._prompt(select)  # type: ignore[no-any-return]
+
+
+def first_answer_query(schema: str) -> Composed:
+    """The one query of a first answer (by ``org`` and ``key``), for this recorder and for
+    the services' asynchronous pools alike; its columns are ``Answer``'s fields."""
+    return SQL("SELECT org, key, body_sha256, status, body FROM {}.{} WHERE org = %s AND key = %s "
+               "AND created_at >= now() - {}::interval").format(
+        Identifier(schema), Identifier("idempotency"), Literal(ANSWERS_KEPT))

@@ -16,14 +16,14 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-import anyio
 from litestar import MediaType, Request, Response
 from litestar.datastructures import ResponseHeader
 from litestar.exceptions import ClientException, HTTPException
 from litestar.params import HeaderParameter
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
+from psycopg_pool import AsyncConnectionPool
 
-from events.recorder import Answer
+from events.recorder import Answer, first_answer_query
 from services.auth import claimant
 
 HEADER = "Idempotency-Key"
@@ -90,8 +90,12 @@ async def replay_or_claim(request: Request) -> Response | None:
 async def first_answer(request: Request, claim: Claim) -> Response | None:
     """The response first given to ``claim``'s key, or None; 422 if it was given to
     another body or route."""
-    recorder = request.app.state.application.recorder
-    stored: Answer | None = await anyio.to_thread.run_sync(recorder.first_answer, claim.org, claim.key)
+    # on the event loop, through the service's pool: no thread hop on every command
+    pool: AsyncConnectionPool = request.app.state.pool
+    async with pool.connection() as conn:
+        row = await (await conn.execute(first_answer_query(request.app.state.service),
+                                        (claim.org, claim.key))).fetchone()
+    stored = None if row is None else Answer(row[0], row[1], row[2], row[3], bytes(row[4]))
     if stored is None:
         return None
     if stored.body_sha256 != claim.request_sha256:
