@@ -217,6 +217,128 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return subprocess.call([sys.executable, "-m", "bench", args.name, *args.options], cwd=checkout)
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """``coalition export board|timeline|decisions``: what the board's read side answers,
+    as JSON or CSV, to a file or standard output, as an organisation (or the open view)
+    may see it."""
+    import psycopg
+
+    from events.organisations import load_organisations
+
+    folder = Path(args.data_dir)
+    known = {o.id for o in load_organisations(folder)}
+    if args.org is not None and args.org not in known:
+        sys.exit(f"coalition export: no organisation {args.org!r} (one of {', '.join(sorted(known))})")
+    db = _admin_database(folder)
+    try:
+        text = asyncio.run(_export(db, args))
+    except psycopg.OperationalError as exc:
+        sys.exit(f"coalition export: cannot reach the platform's database ({str(exc).strip()}): "
+                 "is `coalition up` running with this --data-dir?")
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8", newline="")
+        print(f"wrote {args.out} ({len(text.encode()):,} bytes)", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    return 0
+
+
+async def _export(db: str, args: argparse.Namespace) -> str:
+    import msgspec
+    import psycopg
+
+    from projections.board import queries
+
+    def as_json(value: object) -> str:
+        return msgspec.json.format(msgspec.json.encode(value), indent=2).decode() + "\n"
+
+    viewer = args.org
+    async with await psycopg.AsyncConnection.connect(db, autocommit=True, connect_timeout=5) as conn:
+        if args.what == "board":
+            if args.as_of is None:
+                board = await queries.read_board(conn, viewer)
+                board.digest = queries.board_digest(board)
+            else:
+                try:
+                    board = await queries.board_as_of(conn, viewer, args.as_of)
+                except queries.AsOfError as exc:
+                    sys.exit(f"coalition export: {exc}")
+            return queries.board_csv(board) if args.format == "csv" else as_json(board)
+        if args.what == "timeline":
+            entries = await queries.item_timeline(conn, args.item, viewer)
+            if entries is None:
+                shown = "the open view" if viewer is None else viewer
+                sys.exit(f"coalition export: no item {args.item} on the board (that {shown} may see)")
+            return queries.timeline_csv(entries) if args.format == "csv" else as_json(entries)
+        decisions = await queries.list_decisions(conn, viewer)
+        return queries.decisions_csv(decisions) if args.format == "csv" else as_json(decisions)
+
+
+def _export_parser(sub: argparse._SubParsersAction, default_dir: str) -> None:
+    from projections.board.columns import BOARD_FIELDS, DECISION_FIELDS, TIMELINE_FIELDS
+
+    export = sub.add_parser(
+        "export", help="the board (now or as of), an item's timeline or the decisions as JSON or CSV",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Read a running platform's board (its database: `coalition up` in --data-dir, or "
+                    "COALITION_DATABASE_URL) and write what the forum's API answers, as the open view "
+                    "(TLP:CLEAR and GREEN) or, with --org, as that organisation may see it.",
+        epilog=f"CSV columns ({CSV_NOTE}):\n\n"
+               f"  board:      {', '.join(BOARD_FIELDS)}\n"
+               "              (one item a line, newest change first; position and digest are the board's:\n"
+               "              its position and the SHA-256 board_digest that decisions record)\n"
+               f"  timeline:   {', '.join(TIMELINE_FIELDS)}\n"
+               "              (one event a line, in log order)\n"
+               f"  decisions:  {', '.join(DECISION_FIELDS)}\n"
+               "              (one decision a line, newest first; positions: every position taken)\n\n"
+               "JSON is the API's: GET /api/board[?as_of=], /api/items/{id}/timeline, /api/decisions.")
+    what = export.add_subparsers(dest="what", required=True, metavar="WHAT")
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--format", choices=["json", "csv"], default="json", help="(default: %(default)s)")
+        p.add_argument("--out", metavar="FILE", help="write to FILE (default: standard output)")
+        p.add_argument("--org", metavar="ORG", help="as this organisation may see it (default: the open view)")
+        p.add_argument("--data-dir", default=default_dir,
+                       help="data folder of a running platform (default: %(default)s)")
+        p.set_defaults(func=cmd_export)
+
+    def columns(name: str, fields: tuple[str, ...], note: str) -> str:
+        return (f"CSV columns ({CSV_NOTE}):\n  {', '.join(fields)}\n{note}")
+
+    board = what.add_parser(
+        "board", help="every item and decision, archive included, with the board's digest",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="The whole board (archive included) with its position and SHA-256 digest (board_digest, "
+                    "what decisions record); with --as-of, exactly as it stood then, replayed from the "
+                    "board's log. JSON: GET /api/board's answer.",
+        epilog=columns("board", BOARD_FIELDS, "One item a line, newest change first; position and digest are "
+                                              "the board's, on every line."))
+    board.add_argument("--as-of", metavar="P|ISO-TIME",
+                       help="a board position, or an ISO 8601 time (UTC if no offset): the board as it stood then")
+    common(board)
+    timeline = what.add_parser(
+        "timeline", help="every event that concerns an item, in log order",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Every event that concerns the item (its own and those that refer to it). "
+                    "JSON: GET /api/items/{id}/timeline's answer.",
+        epilog=columns("timeline", TIMELINE_FIELDS, "One event a line, in log order."))
+    timeline.add_argument("item", metavar="ITEM-ID")
+    common(timeline)
+    decisions = what.add_parser(
+        "decisions", help="the forum's decisions with evidence, positions and outcome",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Every decision with its evidence, the board position and digest it was proposed and "
+                    "made on, each position taken and the outcome. JSON: GET /api/decisions's answer.",
+        epilog=columns("decisions", DECISION_FIELDS, "One decision a line, newest first; positions: every "
+                                                     "position taken, in log order (org, position, reason, "
+                                                     "actor, at, seq)."))
+    common(decisions)
+
+
+CSV_NOTE = "a header line first; nothing as an empty cell, lists and objects as compact JSON, instants in ISO 8601"
+
+
 def _urls(folder: Path) -> tuple[str, str]:
     """Database and NATS URLs, the admin's: from the environment, or from a running `coalition up`."""
     from events.settings import env
@@ -299,6 +421,8 @@ def build_parser() -> argparse.ArgumentParser:
                                              "rights generated from the configuration as for the embedded server: "
                                              "`python -m coalition.cli nats-config > deploy/nats.conf`.")
     nats_config.set_defaults(func=cmd_nats_config)
+
+    _export_parser(sub, default_dir)
 
     bench = sub.add_parser("bench", help="run a benchmark against the stock approach (see python -m bench --help)",
                            description="Run one benchmark on its own embedded engines; options after the name "

@@ -19,6 +19,7 @@ from contracts import CloudEvent, decode_envelope
 from events.policy import can_see
 from events.settings import archive_after_days
 from projections.board import memory
+from projections.board.columns import BOARD_FIELDS, DECISION_FIELDS, TIMELINE_FIELDS
 from projections.board.history import no_collection, replay
 from projections.board.schema import POSITION
 from projections.board.views import Board, BoardDecision, assemble, board_digest, decisions_of
@@ -199,9 +200,6 @@ async def item_timeline(conn: AsyncConnection, item_id: str, viewer: str | None)
     return entries
 
 
-TIMELINE_FIELDS = ("seq", "time", "kind", "org", "actor", "subject", "tlp", "summary")
-
-
 def timeline_csv(entries: list[TimelineEntry]) -> str:
     """A timeline as CSV, one event a line, with a header."""
     out = io.StringIO()
@@ -210,6 +208,42 @@ def timeline_csv(entries: list[TimelineEntry]) -> str:
     for e in entries:
         writer.writerow([e.time.isoformat() if f == "time" else getattr(e, f) for f in TIMELINE_FIELDS])
     return out.getvalue()
+
+
+# --- exports as CSV -----------------------------------------------------------------
+
+_compact = msgspec.json.Encoder()
+
+
+def _cell(value: Any) -> str:
+    """A value as a CSV cell: text as it is, nothing as empty, lists and objects as JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return _compact.encode(value).decode()
+    return str(value)
+
+
+def _csv(rows: list[dict[str, Any]], fields: tuple[str, ...]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(fields)
+    for row in rows:
+        writer.writerow([_cell(row.get(f)) for f in fields])
+    return out.getvalue()
+
+
+def board_csv(board: Board) -> str:
+    """A board as CSV (``BOARD_FIELDS``), its items in the board's order, with a header."""
+    shared = {"position": board.position, "digest": board.digest}
+    return _csv([{**msgspec.to_builtins(item), **shared} for item in board.items], BOARD_FIELDS)
+
+
+def decisions_csv(decisions: list[BoardDecision]) -> str:
+    """Decisions as CSV (``DECISION_FIELDS``), in the order given, with a header."""
+    return _csv([msgspec.to_builtins(d) for d in decisions], DECISION_FIELDS)
 
 
 # --- decisions ----------------------------------------------------------------------

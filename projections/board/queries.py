@@ -14,9 +14,14 @@ from psycopg.rows import dict_row
 
 from events.settings import archive_after_days
 from projections.board.audit import (
+    BOARD_FIELDS,
+    DECISION_FIELDS,
+    TIMELINE_FIELDS,
     AsOfError,
     TimelineEntry,
     board_as_of,
+    board_csv,
+    decisions_csv,
     find_decision,
     item_timeline,
     list_decisions,
@@ -39,7 +44,7 @@ from projections.board.views import (
 log = logging.getLogger("coalition.board.watch")
 
 __all__ = [
-    "ATTACK_STATUSES", "GROUP_OF", "INDUSTRIAL_KINDS", "AsOfError", "Board", "BoardDecision", "BoardItem",
+    "ATTACK_STATUSES", "BOARD_FIELDS", "DECISION_FIELDS", "TIMELINE_FIELDS", "board_csv", "decisions_csv", "GROUP_OF", "INDUSTRIAL_KINDS", "AsOfError", "Board", "BoardDecision", "BoardItem",
     "BoardWatch", "DecisionPosition", "TimelineEntry", "board_as_of", "board_digest", "find_decision",
     "find_item", "item_timeline", "list_decisions", "position_at_time", "read_board", "rejected_count",
     "timeline_csv",

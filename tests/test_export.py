@@ -1,0 +1,136 @@
+"""``coalition export`` on the real engines: the board now and as of an earlier position,
+an item's timeline and the decisions, as JSON and CSV, read from a running platform's
+database through ``--data-dir`` — the same answers as the forum's API, digest included."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from projections.board.columns import BOARD_FIELDS, DECISION_FIELDS, TIMELINE_FIELDS
+from tests.bodies import ATTACK
+from tests.conftest import Running
+
+
+def export(platform: Running, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([sys.executable, "-m", "coalition.cli", "export", *args,
+                           "--data-dir", str(platform.data_dir)], capture_output=True, text=True, timeout=120)
+    if ok:
+        assert done.returncode == 0, done.stderr
+    return done
+
+
+def rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def api(platform: Running, path: str, viewer: str | None = None, **params: Any) -> Any:
+    resp = httpx.get(platform.url("forum", path), params=params, timeout=30,
+                     headers=platform.headers(viewer) if viewer else {})
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def test_the_board_timeline_and_decisions_export_as_json_and_csv(platform: Running, tmp_path: Path) -> None:
+    made = platform.post("momentum", "momentum", "/v1/attacks", {**ATTACK, "summary": "Exported suspension"})
+    assert made.status_code == 201, made.text
+    attack = made.json()["id"]
+    platform.wait_on_board(attack)
+    then = api(platform, "/api/board", limit=1)["position"]
+    resolved = platform.post("momentum", "momentum", f"/v1/attacks/{attack}/resolution", {"outcome": "reinstated"})
+    assert resolved.status_code == 201, resolved.text
+    proposed = platform.post("forum", "forum", "/v1/decisions", {
+        "question": "Publish the export?", "method": "coordinator_call", "options": ["yes", "no"],
+        "refs": [attack]})
+    assert proposed.status_code == 201, proposed.text
+    decision = proposed.json()["id"]
+    outcome = platform.post("forum", "forum", f"/v1/decisions/{decision}/outcome",
+                            {"outcome": "yes", "rationale": "For the auditors"})
+    assert outcome.status_code == 201, outcome.text
+    deadline = time.monotonic() + 20
+    while not any(d["id"] == decision and d["status"] == "decided" for d in api(platform, "/api/decisions")):
+        assert time.monotonic() < deadline, "the decision never reached the board"
+        time.sleep(0.05)
+    platform.wait_for_item(attack, lambda i: i["status"] == "resolved")
+
+    # the board now: JSON as the API, with the digest of the whole board
+    now = json.loads(export(platform, "board").stdout)
+    assert next(i for i in now["items"] if i["id"] == attack)["status"] == "resolved"
+    assert len(now["digest"]) == 64 and now["position"] > then
+    assert decision in [d["id"] for d in now["decisions"]]
+    replayed = api(platform, "/api/board", as_of=str(now["position"]), limit=1)
+    assert replayed["digest"] == now["digest"], "the live export and the replayed board disagree"
+
+    # the board as of P, as CSV to a file: the attack still new, the API's digest
+    out = tmp_path / "board.csv"
+    export(platform, "board", "--as-of", str(then), "--format", "csv", "--out", str(out))
+    text = out.read_text(encoding="utf-8")
+    assert text.splitlines()[0] == ",".join(BOARD_FIELDS)
+    past = rows(text)
+    row = next(r for r in past if r["id"] == attack)
+    assert (row["status"], row["tlp"], row["escalated"], row["position"]) == ("new", "GREEN", "false", str(then))
+    assert json.loads(row["refs"]) == [] and row["created_at"]
+    as_of = api(platform, "/api/board", as_of=str(then), limit=1)
+    assert {r["digest"] for r in past} == {as_of["digest"]}
+    assert len(past) == len(api(platform, "/api/board", as_of=str(then), limit=5000)["items"])
+    # and by time, as the API answers it
+    by_time = json.loads(export(platform, "board", "--as-of", as_of["as_of_time"]).stdout)
+    assert (by_time["position"], by_time["digest"]) == (then, as_of["digest"])
+
+    # the attack's timeline, both ways
+    entries = json.loads(export(platform, "timeline", attack).stdout)
+    assert entries == api(platform, f"/api/items/{attack}/timeline")
+    assert [e["kind"] for e in entries][:2] == ["attack.reported.v1", "attack.resolved.v1"]
+    lines = rows(export(platform, "timeline", attack, "--format", "csv").stdout)
+    assert list(lines[0]) == list(TIMELINE_FIELDS)
+    assert [r["kind"] for r in lines] == [e["kind"] for e in entries]
+
+    # the decisions, both ways
+    decisions = json.loads(export(platform, "decisions").stdout)
+    assert decisions == api(platform, "/api/decisions")
+    mine = next(d for d in decisions if d["id"] == decision)
+    assert (mine["outcome"], mine["evidence"]) == ("yes", [attack]) and len(mine["board_digest"]) == 64
+    table = rows(export(platform, "decisions", "--format", "csv").stdout)
+    assert list(table[0]) == list(DECISION_FIELDS)
+    line = next(r for r in table if r["id"] == decision)
+    assert (line["status"], line["outcome"], line["board_digest"]) == ("decided", "yes", mine["board_digest"])
+    assert json.loads(line["evidence"]) == [attack] and json.loads(line["options"]) == ["yes", "no"]
+
+
+def test_an_export_sees_what_the_organisation_may_see(platform: Running) -> None:
+    made = platform.post("momentum", "momentum", "/v1/attacks", {**ATTACK, "tlp": "AMBER+STRICT", "audience": ["scg"]})
+    assert made.status_code == 201, made.text
+    hidden = made.json()["id"]
+    deadline = time.monotonic() + 20
+    while hidden not in [i["id"] for i in api(platform, "/api/board", "scg", limit=5000)["items"]]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert hidden in [i["id"] for i in json.loads(export(platform, "board", "--org", "scg").stdout)["items"]]
+    assert hidden not in [i["id"] for i in json.loads(export(platform, "board").stdout)["items"]]
+    assert hidden not in [r["id"] for r in rows(export(platform, "board", "--org", "rmt", "--format", "csv").stdout)]
+    refused = export(platform, "timeline", hidden, ok=False)
+    assert refused.returncode != 0 and f"no item {hidden}" in refused.stderr
+    assert export(platform, "timeline", hidden, "--org", "scg").returncode == 0
+
+
+def test_an_export_without_a_platform_or_with_a_bad_as_of_says_so(platform: Running, tmp_path: Path) -> None:
+    nowhere = subprocess.run([sys.executable, "-m", "coalition.cli", "export", "decisions", "--data-dir",
+                              str(tmp_path)], capture_output=True, text=True, timeout=60,
+                             env={k: v for k, v in os.environ.items()
+                                  if k not in ("COALITION_DATABASE_URL", "COALITION_NATS_URL")})
+    assert nowhere.returncode != 0 and "coalition up" in nowhere.stderr
+    beyond = export(platform, "board", "--as-of", "999999999", ok=False)
+    assert beyond.returncode != 0 and "has not reached position 999999999" in beyond.stderr
+    nonsense = export(platform, "board", "--as-of", "yesterday", ok=False)
+    assert nonsense.returncode != 0 and "ISO 8601" in nonsense.stderr
+    stranger = export(platform, "decisions", "--org", "nobody", ok=False)
+    assert stranger.returncode != 0 and "no organisation 'nobody'" in stranger.stderr
