@@ -17,7 +17,9 @@ def serve(service: str, host: str, port: int) -> None:
     """Run ``service`` until SIGINT or SIGTERM."""
     setup_logging(service)
     uvicorn.run(create_app(service_named(service)), host=host, port=port, log_config=None, proxy_headers=False,
-                access_log=logging.getLogger().isEnabledFor(logging.DEBUG), lifespan="on")
+                access_log=logging.getLogger().isEnabledFor(logging.DEBUG), lifespan="on",
+                # the board's live feeds (SSE) stay open: give them 5 s, then close them
+                timeout_graceful_shutdown=5)
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from eventsourcing.application import AggregateNotFoundError
 
 from events.policy import can_see
 from services.api.campaigns import ActionController, WinController
+from services.api.board_page import STATIC, BoardPageController
 from services.api.board_reads import HistoryController
 from services.api.forum import BoardController, TriageController
 from services.api.workflow import DecisionController, FormController, WorkflowController
@@ -193,7 +194,7 @@ SERVICE = Service(
     title="Forum: the coordinators' board, triage, responses, decisions and read API",
     application=ForumApp,
     controllers=(TriageController, WorkflowController, DecisionController, FormController, SessionController,
-                 ActionController, WinController, BoardController, HistoryController),
+                 ActionController, WinController, BoardController, HistoryController, BoardPageController, STATIC),
     background=(escalate_overdue,),
     app_options=forum_app_options,
 )

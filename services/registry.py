@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Controller, Litestar
+from litestar import Controller, Litestar, Router
 
 from events.settings import SERVICES
 from services.application import ServiceApplication
@@ -27,7 +27,8 @@ class Service:
     name: str
     title: str
     application: type[ServiceApplication]
-    controllers: tuple[type[Controller], ...]
+    controllers: tuple[type[Controller] | Router, ...]
+    """its controllers, and routers such as the forum's static files"""
     background: tuple[Callable[[Litestar, asyncio.Event], Awaitable[None]], ...] = ()
     """Tasks the service runs while it is up (the forum's escalation): each is started
     once the app's state is ready and given an event set when the service stops."""

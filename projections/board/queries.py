@@ -12,6 +12,7 @@ import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
+from events.policy import can_see
 from events.settings import archive_after_days
 from projections.board.audit import (
     BOARD_FIELDS,
@@ -46,8 +47,8 @@ log = logging.getLogger("coalition.board.watch")
 __all__ = [
     "ATTACK_STATUSES", "BOARD_FIELDS", "DECISION_FIELDS", "TIMELINE_FIELDS", "board_csv", "decisions_csv", "GROUP_OF", "INDUSTRIAL_KINDS", "AsOfError", "Board", "BoardDecision", "BoardItem",
     "BoardWatch", "DecisionPosition", "TimelineEntry", "board_as_of", "board_digest", "find_decision",
-    "find_item", "item_timeline", "list_decisions", "position_at_time", "read_board", "rejected_count",
-    "timeline_csv",
+    "board_position", "find_item", "item_timeline", "list_decisions", "open_tasks", "position_at_time", "read_board",
+    "rejected_count", "timeline_csv",
 ]
 
 
@@ -75,6 +76,26 @@ async def read_board(conn: AsyncConnection, viewer: str | None = None, since: in
     return assemble(int(row["seq"]) if row else 0, items, tasks, decisions, positions, viewer, now=now,
                     archive=archive, archive_after=archive_after or archive_after_days(), since=since,
                     limit=limit, cursor=cursor, offset=offset)
+
+
+async def board_position(conn: AsyncConnection) -> int:
+    """The last stream sequence the board applied."""
+    row = await (await conn.execute(POSITION)).fetchone()
+    return int(row[0]) if row else 0
+
+
+async def open_tasks(conn: AsyncConnection, viewer: str | None) -> dict[str, list[dict[str, Any]]]:
+    """The open tasks ``viewer`` may see, per item, due first: what the board's page offers
+    to mark done."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute("SELECT id, item, assignee, task, due, org, tlp, audience FROM board.tasks"
+                          " WHERE NOT done AND item IS NOT NULL ORDER BY due NULLS LAST, seq")
+        rows = await cur.fetchall()
+    tasks: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        if can_see(viewer, row["org"], row["tlp"], row["audience"]):
+            tasks.setdefault(row["item"], []).append(row)
+    return tasks
 
 
 async def find_item(conn: AsyncConnection, item_id: str) -> dict[str, Any] | None:

@@ -1,4 +1,4 @@
-"""The forum: triage of board items, the board as JSON, and the board page."""
+"""The forum: triage of board items and the board as JSON (the page: ``board_page``)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,11 @@ import anyio
 from litestar import Controller, Request, get, post
 from litestar.di import Provide
 from litestar.params import Parameter
-from litestar.response import Template
-from psycopg import AsyncConnection
 
 from events.organisations import Organisation
-from projections.board.queries import Board, BoardWatch, board_as_of, read_board, rejected_count
+from projections.board.queries import Board, BoardWatch, board_as_of, read_board
 from services.api.board_reads import PAGE, read_page
-from services.api.context import application, commit, in_thread, on_board, visible_item
+from services.api.context import application, commit, in_thread, visible_item
 from services.auth import KEY_OPTIONAL, KEY_REQUIRED, authenticate, optional_viewer
 from services.commands import Accepted, TriageItem
 from services.errors import CHANGES_ITEM, READS
@@ -85,15 +83,3 @@ class BoardController(Controller):
             position = max(position, watch.position)
             board = await read_page(request, lambda conn: read_board(conn, viewer, since, **page))
         return board
-
-    @get("/", operation_id="boardPage", include_in_schema=False)
-    async def page(self, request: Request) -> Template:
-        """The board as a page for coordinators: the open view (CLEAR and GREEN; the page
-        takes no key), and how many events the board had to set aside."""
-
-        async def read(conn: AsyncConnection) -> tuple[Board, int]:
-            return await read_board(conn, None, archive=False), await rejected_count(conn)
-
-        board, rejected = await on_board(request, read)
-        return Template(template_name="board.html.j2",
-                        context={"board": board, "columns": board.columns(), "rejected": rejected})
