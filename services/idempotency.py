@@ -8,6 +8,13 @@ to another action), is refused with ``422``. The first answer is written by
 the recorder in the very transaction that stores the command's events
 (``events.recorder.ServiceRecorder``), so it survives restarts and can never disagree
 with the store. Keys are per organisation.
+
+A command that creates an item is not looked up first: its answer is simply recorded with
+its events, and a retry — which would create another item — fails on the key's primary key
+in that same transaction, stores nothing, and is given the first answer then. Only a
+command on an existing item (a route with a path parameter: a resolution, a triage, a
+task done), which the domain may refuse when repeated, looks its key up before it runs.
+The common path thus costs one more row in the command's transaction, not a query more.
 """
 
 from __future__ import annotations
@@ -80,9 +87,10 @@ async def replay_or_claim(request: Request) -> Response | None:
     if not VALID_KEY.match(key):
         raise ClientException(f"{HEADER} must be 1 to 255 visible ASCII characters")
     claim = Claim(claimant(request), key, digest(request.method, request.url.path, await request.body()))
-    first = await first_answer(request, claim)
-    if first is not None:
-        return first
+    if request.path_params:  # on an existing item: a repeat might be refused before it commits
+        first = await first_answer(request, claim)
+        if first is not None:
+            return first
     request.state.idempotency = claim
     return None
 
