@@ -101,12 +101,19 @@ class ServiceRecorder(PromptRecorder):
         ).format(self.answers))
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
-        for answer in kwargs.get("answers") or ():
-            # an expired answer gives its key back; a live one makes the insert below fail
-            curs.execute(SQL("DELETE FROM {} WHERE org = %s AND key = %s AND created_at < now() - %s::interval")
-                         .format(self.answers), (answer.org, answer.key, ANSWERS_KEPT))
-            curs.execute(SQL("INSERT INTO {} (org, key, body_sha256, status, body) VALUES (%s, %s, %s, %s, %s)")
-                         .format(self.answers), tuple(answer))
+        answers: Sequence[Answer] = kwargs.get("answers") or ()
+        if answers:
+            # Two statements per transaction, whatever the number of commands in it: the
+            # transaction holds the store's table lock, so every statement in it is paid by
+            # every writer waiting behind it. An expired answer gives its key back; a live
+            # one makes the insert fail, and with it the whole transaction.
+            orgs, keys, digests, statuses, bodies = (list(column) for column in zip(*answers))
+            curs.execute(SQL("DELETE FROM {} WHERE (org, key) IN (SELECT * FROM unnest(%s::text[], %s::text[])) "
+                             "AND created_at < now() - %s::interval").format(self.answers),
+                         (orgs, keys, ANSWERS_KEPT))
+            curs.execute(SQL("INSERT INTO {} (org, key, body_sha256, status, body) SELECT * FROM "
+                             "unnest(%s::text[], %s::text[], %s::text[], %s::int[], %s::bytea[])").format(self.answers),
+                         (orgs, keys, digests, statuses, bodies))
         super()._insert_events(curs, stored_events, **kwargs)
 
     def first_answer(self, org: str, key: str) -> Answer | None:
