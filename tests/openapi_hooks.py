@@ -1,6 +1,6 @@
 """Schemathesis hooks for ``tests/test_openapi.py`` (loaded by the ``schemathesis run`` it
 starts, through its configuration): an Idempotency-Key of each request's own, and board
-reads that hold no longer than a moment. (The real ids on the routes of an item are
+reads and the board's live feed that hold no longer than a moment. (The real ids on the routes of an item are
 parameters of the configuration, ``tests/schemathesis.toml``.)"""
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ def map_case(_: schemathesis.HookContext, case: schemathesis.Case) -> schemathes
     body): schemathesis would send the same few keys ("0") with every body, and each
     command would be refused as a reuse (422) before its body is even looked at. The same
     request twice is still a retry, answered as the first."""
+    if case.operation.label == "GET /api/board/events" and isinstance(case.query, dict):
+        case.query["hold"] = LONGEST_WAIT  # the live feed never ends on its own
     key = (case.headers or {}).get(HEADER)
     if isinstance(key, str) and VALID_KEY.match(key):
         request = repr((case.operation.label, case.path_parameters, case.body)).encode()

@@ -96,6 +96,10 @@ def test_a_quiet_feed_says_it_is_alive(platform: Running) -> None:
                 break
             assert time.monotonic() - began < 25, "no keep-alive within 25 s"
     assert 10 < time.monotonic() - began < 25
+    began = time.monotonic()
+    with httpx.stream("GET", platform.url("forum", "/api/board/events"), params={"hold": 0.5}, timeout=30) as resp:
+        assert [m.get("event") for m in sse(resp)] == ["ready"]
+    assert time.monotonic() - began < 5, "hold closes the stream"
 
 
 def test_the_page_filters_and_shows_past_boards(platform: Running) -> None:

@@ -33,7 +33,8 @@ CHANGES = {"resolveAttack", "schedulePicket", "triageItem", "acknowledgeItem", "
            "resolveItem", "openResponse", "recordReview", "completeTask", "takePosition", "makeDecision"}
 #: What each read can answer (``whoAmI`` answers 200 alone).
 READS = {"getBoard": {"200", "400", "401", "429", "503"}, "getItemTimeline": {"200", "400", "401", "404", "429", "503"},
-         "listDecisions": {"200", "401", "429", "503"}, "getDecision": {"200", "400", "401", "404", "429", "503"}}
+         "listDecisions": {"200", "401", "429", "503"}, "getDecision": {"200", "400", "401", "404", "429", "503"},
+         "boardEvents": {"200", "400", "401", "429", "503"}}
 #: The longest a service's run may take.
 RUN_WITHIN = 120
 

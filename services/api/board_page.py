@@ -9,6 +9,7 @@ after a position without a gap, and a comment every 15 s keeps proxies from clos
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ import msgspec
 from jinja2 import Environment
 from litestar import Controller, Request, get
 from litestar.exceptions import ValidationException
+from litestar.openapi import ResponseSpec
 from litestar.params import Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage, Template
 from litestar.static_files import create_static_files_router
@@ -40,7 +42,8 @@ from projections.board.queries import (
 )
 from services.api.board_reads import read_page
 from services.api.context import on_board
-from services.auth import optional_viewer, session_of
+from services.auth import KEY_OPTIONAL, optional_viewer, session_of
+from services.errors import READS
 
 #: Seconds between two ``: keep-alive`` comments of a quiet feed.
 KEEP_ALIVE = 15.0
@@ -150,6 +153,21 @@ def _position(value: str) -> int:
 
 
 _encode = msgspec.json.Encoder()
+#: The feed's answers as the OpenAPI document tells them: the stream, or a refusal in JSON
+#: (the handler keeps the default media type so that refusals are JSON).
+class FeedEvent(msgspec.Struct, kw_only=True):
+    """One message of the feed: ``ready`` (``data`` the position it starts from) or ``board``
+    (``data`` JSON: ``position``, the changed ``items`` and ``decisions``, each with ``html``,
+    its card); ``id`` the board's position."""
+
+    data: str
+    event: str | None = None
+    id: str | None = None
+    retry: int | None = None
+
+
+FEED = {**READS, 200: ResponseSpec(data_container=FeedEvent, media_type="text/event-stream",
+                                   description="the board's changes, as Server-Sent Events")}
 
 
 class BoardPageController(Controller):
@@ -195,12 +213,14 @@ class BoardPageController(Controller):
             "here": str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
         })
 
-    @get("/api/board/events", operation_id="boardEvents")
+    @get("/api/board/events", operation_id="boardEvents", responses=FEED, security=KEY_OPTIONAL)
     async def events(
         self, request: Request,
         last_event_id: Annotated[int | None, Parameter(
             query="last_event_id", ge=0, description="the first connection's position (then the "
                                                      "`Last-Event-ID` header the browser sends)")] = None,
+        hold: Annotated[float | None, Parameter(ge=0, le=86400, description="close the stream after this many "
+                                                                            "seconds (default: never)")] = None,
     ) -> ServerSentEvent:
         """The board's changes as Server-Sent Events: one ``board`` event per batch of changes
         the caller may see (``id`` the board's position; ``data`` the changed items and
@@ -209,11 +229,14 @@ class BoardPageController(Controller):
         visible change after that position first, so a reconnection misses nothing."""
         header = request.headers.get("last-event-id")
         since = _position(header) if header else last_event_id
-        return ServerSentEvent(self.feed(request, viewer_of(request), since),
+        return ServerSentEvent(self.feed(request, viewer_of(request), since, hold),
                                headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
-    async def feed(self, request: Request, who: Viewer, since: int | None) -> AsyncIterator[ServerSentEventMessage]:
+    async def feed(self, request: Request, who: Viewer, since: int | None,
+                   hold: float | None = None) -> AsyncIterator[ServerSentEventMessage]:
         watch: BoardWatch = request.app.state.watch
+        loop = asyncio.get_running_loop()
+        closes = None if hold is None else loop.time() + hold
         env = environment(request)
         cards = env.get_template("_cards.html.j2").module
         replay = since is not None
@@ -222,7 +245,12 @@ class BoardPageController(Controller):
         yield ServerSentEventMessage(event="ready", id=since, retry=2000, data=_encode.encode(
             {"position": since}).decode())
         while True:
-            if not replay and not await watch.wait_beyond(since, KEEP_ALIVE):
+            left = KEEP_ALIVE if closes is None else min(KEEP_ALIVE, closes - loop.time())
+            if left <= 0:
+                return
+            if not replay and not await watch.wait_beyond(since, left):
+                if closes is not None and loop.time() >= closes:
+                    return
                 yield ServerSentEventMessage(comment="keep-alive", data=None)
                 continue
             replay = False
