@@ -27,7 +27,8 @@ from litestar import MediaType, Request, Response
 from litestar.datastructures import ResponseHeader
 from litestar.exceptions import ClientException, HTTPException
 from litestar.params import HeaderParameter
-from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
 from psycopg_pool import AsyncConnectionPool
 
 from events.recorder import Answer, first_answer_query
@@ -86,7 +87,7 @@ async def replay_or_claim(request: Request) -> Response | None:
         return None
     if not VALID_KEY.match(key):
         raise ClientException(f"{HEADER} must be 1 to 255 visible ASCII characters")
-    claim = Claim(claimant(request), key, digest(request.method, request.url.path, await request.body()))
+    claim = Claim(claimant(request), key, digest(request.method, request.url.path, await _content(request)))
     if request.path_params:  # on an existing item: a repeat might be refused before it commits
         first = await first_answer(request, claim)
         if first is not None:
@@ -109,8 +110,21 @@ async def first_answer(request: Request, claim: Claim) -> Response | None:
     if stored.body_sha256 != claim.request_sha256:
         raise HTTPException(status_code=HTTP_422_UNPROCESSABLE_ENTITY,
                             detail=f"{HEADER} {claim.key!r} was used with another body or route; use a new key")
+    if request.route_handler.status_code == HTTP_303_SEE_OTHER and "application/json" not in request.headers.get(
+            "accept", ""):
+        # a person's form, answered as it was the first time: back to the board
+        return Redirect("/", status_code=HTTP_303_SEE_OTHER, headers={"Idempotent-Replayed": "true"})
     return Response(stored.body, status_code=stored.status, media_type=MediaType.JSON,
                     headers={"Idempotent-Replayed": "true"})
+
+
+async def _content(request: Request) -> bytes:
+    """What a retry must repeat: the raw body, or for a multipart form (whose stream the
+    CSRF check has already read) its fields, in order."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form()
+        return repr(sorted((name, str(value)) for name, value in form.multi_items())).encode()
+    return await request.body()
 
 
 def claim_of(request: Request) -> Claim | None:

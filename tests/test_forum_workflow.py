@@ -243,3 +243,16 @@ def test_two_forum_processes_racing_escalate_an_item_once(hasty: Running) -> Non
     finally:
         one.close()
         two.close()
+
+
+def test_a_multipart_form_with_an_idempotency_key_is_answered_once(platform: Running) -> None:
+    """A browser may post a form as multipart (FormData) with a key: the CSRF check has read
+    the body by then, so the retry's fields are what must repeat — never a 500."""
+    item = reported(platform)
+    client, _ = log_in(platform, "momentum-coordinator")
+    fields = {"_csrf_token": (None, client.cookies["coalition_csrf"]), "note": (None, "On it")}
+    headers = {"Idempotency-Key": f"ack-{item}"}
+    first = client.post(f"/forms/items/{item}/acknowledge", files=fields, headers=headers)
+    again = client.post(f"/forms/items/{item}/acknowledge", files=fields, headers=headers)
+    assert first.status_code < 500 and again.status_code < 500, (first.text, again.text)
+    assert again.status_code == first.status_code
