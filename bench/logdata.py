@@ -32,11 +32,12 @@ from msgspec.structs import asdict
 from nats.js.errors import APIError, NotFoundError
 
 from contracts.base import Target
+from events.migrate import ensure_stream
 from events.organisations import DEFAULT_ORGANISATIONS
 from events.policy import can_see
 from events.publish import Message, OrderedPublisher
 from events.settings import SERVICES, STREAM
-from events.stream import connect, ensure_stream, log_stream, subject_filter
+from events.stream import connect, log_stream, subject_filter
 from services.application import CampaignApp, ServiceApplication, open_application
 from services.commands import (
     CallAction,

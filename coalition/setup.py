@@ -11,8 +11,9 @@ from collections.abc import Mapping
 import psycopg
 
 from coalition.roles import create_roles, grant_keys
+from events.migrate import ensure_stream
 from events.organisations import Coordinator, Organisation
-from events.stream import connect, ensure_stream
+from events.stream import connect
 from projections.board import schema as board_schema
 from services.accounts import sync_accounts
 from services.auth import store_keys

@@ -1,4 +1,6 @@
-"""From one shared stream to a stream per service, keeping every event and every position.
+"""Setting the streams up (:func:`ensure_stream`, run by set-up with the admin user), and
+moving an old single shared stream to a stream per service, keeping every event and
+every position.
 
 Data folders made before per-service streams have a ``COALITION`` stream with the subjects
 ``coalition.>``, into which every relay published. Set-up **migrates** such a stream
@@ -23,11 +25,11 @@ from __future__ import annotations
 import logging
 
 from nats.js import JetStreamContext
-from nats.js.api import RawStreamMsg, StreamInfo
+from nats.js.api import RawStreamMsg, StreamInfo, StreamSource
 from nats.js.errors import NotFoundError
 
-from events.settings import STREAM
-from events.stream import log_stream, log_stream_config, stream_config, subject_filter
+from events.settings import SERVICES, STREAM
+from events.stream import log_stream, log_stream_config, replicas, stream_config, subject_filter
 
 log = logging.getLogger("coalition.stream")
 
@@ -83,3 +85,36 @@ async def _last(js: JetStreamContext, service: str) -> RawStreamMsg | None:
         return await js.get_last_msg(STREAM, subject_filter(service))
     except NotFoundError:
         return None
+
+
+async def ensure_stream(js: JetStreamContext, services: tuple[str, ...] = SERVICES) -> None:
+    """Create what is missing: each service's stream, ``COALITION``, a source for a new
+    service. Existing streams' settings (replicas set by operators, say) are left as they
+    are. A ``COALITION`` of the old layout (subjects ``coalition.>``) is migrated first
+    (:mod:`events.migrate`). Needs the admin user."""
+    try:
+        info = await js.stream_info(STREAM)
+    except NotFoundError:
+        info = None
+    if info is not None and info.config.subjects and not info.config.sources:
+        await migrate_single_stream(js, services, replicas())
+        return
+    for service in services:
+        try:
+            await js.stream_info(log_stream(service))
+        except NotFoundError:
+            await js.add_stream(log_stream_config(service, replicas()))
+            log.info("created stream %s", log_stream(service))
+    if info is None:
+        await js.add_stream(stream_config(replicas(), services))
+        log.info("created stream %s sourcing %s with %d replica(s)", STREAM, ", ".join(services), replicas())
+        return
+    config = info.config
+    sourced = {source.name for source in config.sources or []}
+    missing = [StreamSource(name=log_stream(s)) for s in services if log_stream(s) not in sourced]
+    if missing:
+        config.sources = [*(config.sources or []), *missing]
+        await js.update_stream(config)
+        log.info("%s now also sources %s", STREAM, ", ".join(m.name for m in missing))
+    if any(source.opt_start_seq == AFTER_SEED for source in config.sources or []):
+        await seed_pending(js, info)  # a migration interrupted last time

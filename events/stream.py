@@ -23,9 +23,7 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import nats
 from nats.aio.client import Client as NATS
-from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig, StreamSource
-from nats.js.errors import NotFoundError
 
 from events.settings import SERVICES, STREAM, env
 
@@ -128,38 +126,3 @@ async def connect(url: str, name: str, *, persistent: bool = True) -> NATS:
 
 def replicas() -> int:
     return int(env("COALITION_STREAM_REPLICAS", "1") or 1)
-
-
-async def ensure_stream(js: JetStreamContext, services: tuple[str, ...] = SERVICES) -> None:
-    """Create what is missing: each service's stream, ``COALITION``, a source for a new
-    service. Existing streams' settings (replicas set by operators, say) are left as they
-    are. A ``COALITION`` of the old layout (subjects ``coalition.>``) is migrated first
-    (:mod:`events.migrate`). Needs the admin user."""
-    from events.migrate import AFTER_SEED, migrate_single_stream, seed_pending
-
-    try:
-        info = await js.stream_info(STREAM)
-    except NotFoundError:
-        info = None
-    if info is not None and info.config.subjects and not info.config.sources:
-        await migrate_single_stream(js, services, replicas())
-        return
-    for service in services:
-        try:
-            await js.stream_info(log_stream(service))
-        except NotFoundError:
-            await js.add_stream(log_stream_config(service, replicas()))
-            log.info("created stream %s", log_stream(service))
-    if info is None:
-        await js.add_stream(stream_config(replicas(), services))
-        log.info("created stream %s sourcing %s with %d replica(s)", STREAM, ", ".join(services), replicas())
-        return
-    config = info.config
-    sourced = {source.name for source in config.sources or []}
-    missing = [StreamSource(name=log_stream(s)) for s in services if log_stream(s) not in sourced]
-    if missing:
-        config.sources = [*(config.sources or []), *missing]
-        await js.update_stream(config)
-        log.info("%s now also sources %s", STREAM, ", ".join(m.name for m in missing))
-    if any(source.opt_start_seq == AFTER_SEED for source in config.sources or []):
-        await seed_pending(js, info)  # a migration interrupted last time

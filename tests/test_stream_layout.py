@@ -17,9 +17,10 @@ from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
 
 from coalition.engines import EmbeddedNats
+from events.migrate import ensure_stream
 from events.publish import Message, OrderedPublisher, Position
 from events.settings import STREAM
-from events.stream import connect, ensure_stream, log_stream, stream_config
+from events.stream import connect, log_stream, stream_config
 
 SERVICES = ("momentum", "scg", "unions")
 

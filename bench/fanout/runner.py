@@ -24,8 +24,9 @@ from bench.fanout import cpu
 from bench.fanout.generator import publish
 from bench.fanout.options import PUBLISHER, Job, Options
 from bench.fanout.workers import Group, Remote
+from events.migrate import ensure_stream
 from events.settings import SERVICES, STREAM
-from events.stream import connect, ensure_stream, log_stream
+from events.stream import connect, log_stream
 
 
 async def phase(url: str, js: Any, mode: str, run: int, opts: Options) -> dict[str, Any]:
