@@ -17,7 +17,7 @@ from psycopg import Connection, sql
 
 from contracts import CloudEvent, decode_envelope
 from projections.board import memory
-from projections.board.fold import concerned, fold
+from projections.board.fold import Changes, concerned, fold
 
 log = logging.getLogger("coalition.board.history")
 
@@ -87,10 +87,15 @@ class History:
     def forget(self) -> None:
         self.state = None
 
-    def record(self, conn: Connection, applied: Applied, position: int) -> None:
+    def record(self, conn: Connection, applied: Applied, position: int,
+               written: list[Changes] | None = None) -> None:
         """Inside the caller's transaction: log ``applied`` and move the board in memory to
         ``position`` (the batch's last sequence, quarantined events included), writing a
-        snapshot each time it passes a multiple of ``every``."""
+        snapshot each time it passes a multiple of ``every``.
+
+        ``written`` are the changes the caller folded and wrote to the tables for the same
+        events: when no snapshot falls inside the batch (most live batches), the board in
+        memory takes those rather than folding the events a second time."""
         s = sql.Identifier(self.schema)
         if applied:
             with conn.cursor() as cur, cur.copy(sql.SQL("COPY {}.log ({}) FROM STDIN").format(
@@ -102,6 +107,11 @@ class History:
             before = applied[0][0] - 1 if applied else position
             self.state = state_at(conn, before, self.schema)
         state = self.state
+        if written is not None and position // self.every == state.position // self.every:
+            for changes in written:
+                memory.apply(state, changes)
+            state.position = position
+            return
         chunk: list[tuple[int, CloudEvent | None]] = []
         boundary = (state.position // self.every + 1) * self.every
         for seq, ce, _ in applied:

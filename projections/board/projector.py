@@ -28,7 +28,7 @@ from events.pull import PullConsumer, stream_seq
 from events.replay import Batch
 from events.settings import STREAM
 from projections.board import schema
-from projections.board.fold import fold
+from projections.board.fold import Changes, fold
 from projections.board.history import History
 from projections.board.store import write
 
@@ -87,11 +87,12 @@ def apply_received(conn: psycopg.Connection, received: Received, target: str = s
         except Exception as exc:  # noqa: BLE001 - whatever a publisher sent, the board goes on
             batch.append((seq, None))
             errors[seq] = f"not a valid shared event: {exc}"
-    _write_or_split(conn, batch, target, errors)
+    written: list[Changes] = []
+    _write_or_split(conn, batch, target, errors, written)
     raw = dict(received)
     applied = [(seq, ce, raw[seq]) for seq, ce in batch if ce is not None and seq not in errors]
     if received:
-        (history or History(target)).record(conn, applied, received[-1][0])
+        (history or History(target)).record(conn, applied, received[-1][0], written)
     for seq, error in sorted(errors.items()):
         log.error("board: quarantined stream seq %d, which it cannot apply: %s", seq, error)
         schema.reject(conn, seq, _printable(error), raw[seq], target)
@@ -99,14 +100,17 @@ def apply_received(conn: psycopg.Connection, received: Received, target: str = s
 
 
 def _write_or_split(conn: psycopg.Connection, batch: Batch, target: str, errors: dict[int, str],
-                    top: bool = True) -> None:
+                    written: list[Changes], top: bool = True) -> None:
     """Write ``batch`` in a savepoint; if the board cannot take it, write each half the
     same way, down to the single events to blame, which go in ``errors``. Halves written
     in order give the same board as the whole (see ``fold``), and a batch with one bad
-    event costs a few more writes, not one per event."""
+    event costs a few more writes, not one per event. The changes written go to
+    ``written``, in order, for the board's history to reuse."""
     try:
         with conn.transaction():
-            write(conn, fold(batch), target)
+            changes = fold(batch)
+            write(conn, changes, target)
+        written.append(changes)
     except Exception as exc:  # noqa: BLE001 - the event's fault or not, decided here
         if not _fault_of_the_event(exc):
             raise
@@ -117,8 +121,8 @@ def _write_or_split(conn: psycopg.Connection, batch: Batch, target: str, errors:
             log.warning("board: stream seq %d to %d could not be applied together (%s); looking for the "
                         "events to blame", batch[0][0], batch[-1][0], exc)
         half = len(batch) // 2
-        _write_or_split(conn, batch[:half], target, errors, top=False)
-        _write_or_split(conn, batch[half:], target, errors, top=False)
+        _write_or_split(conn, batch[:half], target, errors, written, top=False)
+        _write_or_split(conn, batch[half:], target, errors, written, top=False)
 
 
 def _fault_of_the_event(exc: Exception) -> bool:
