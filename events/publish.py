@@ -48,15 +48,17 @@ class Message:
     headers: dict[str, str]
 
 
-def message(service: str, notification_id: int, subject: str, envelope: CloudEvent) -> Message:
-    """The message for a service's stored event ``notification_id``, already translated."""
+def message(service: str, notification_id: int, subject: str, envelope: CloudEvent,
+            payload: bytes | None = None) -> Message:
+    """The message for a service's stored event ``notification_id``, already translated
+    (and already encoded, if ``payload`` is given)."""
     headers = {
         "Nats-Msg-Id": f"{service}:{notification_id}",
         "Content-Type": CONTENT_TYPE,
         "Ce-Type": envelope.type,
         "Ce-Tlp": envelope.tlp,
     }
-    return Message(notification_id, subject, encode_envelope(envelope), headers)
+    return Message(notification_id, subject, encode_envelope(envelope) if payload is None else payload, headers)
 
 
 class OrderedPublisher:

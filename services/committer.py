@@ -28,14 +28,18 @@ log = logging.getLogger("coalition.committer")
 MAX_BATCH = 1000
 
 Done = Callable[[BaseException | None], None]
-Queued = tuple[tuple[Any, ...], tuple[Any, ...], Done]
-"""A command's events, the answers to record with them (idempotency), and its waiter."""
+Queued = tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...], Done]
+"""A command's events, what ``check`` made of them (one each, or none), the answers to
+record with them (idempotency), and its waiter."""
 
 
 class GroupCommitter:
-    def __init__(self, app: Application, on_commit: Callable[[list[Recording]], None] | None = None,
-                 check: Callable[[tuple[Any, ...]], None] | None = None) -> None:
-        """``check(events)`` may refuse a command's events (by raising) before they are queued."""
+    def __init__(self, app: Application,
+                 on_commit: Callable[[list[Recording], list[Any]], None] | None = None,
+                 check: Callable[[tuple[Any, ...]], list[Any]] | None = None) -> None:
+        """``check(events)`` may refuse a command's events (by raising) before they are
+        queued; what it returns for each event is handed to ``on_commit`` beside the
+        recordings (the relay takes the events as the check translated them)."""
         self._app = app
         self._queue: queue.SimpleQueue[Queued | None] = queue.SimpleQueue()
         self._on_commit = on_commit
@@ -43,13 +47,13 @@ class GroupCommitter:
         self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
         self._thread.start()
 
-    def _events(self, aggregates: tuple[Any, ...]) -> tuple[Any, ...]:
+    def _events(self, aggregates: tuple[Any, ...]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
         # Collected by the caller: a failed shared save must not lose the events of a
         # command that is then retried alone.
         events = tuple(e for agg in aggregates for e in agg.collect_events())
-        if self._check is not None:
-            self._check(events)  # a refusal raises here, in the caller: nothing is stored
-        return events
+        # a refusal raises here, in the caller: nothing is stored
+        checked = tuple(self._check(events)) if self._check is not None else ()
+        return events, checked
 
     async def commit(self, *aggregates: Any, answers: tuple[Any, ...] = ()) -> None:
         """Wait, without blocking the event loop, until the aggregates' new events are
@@ -68,7 +72,7 @@ class GroupCommitter:
 
             loop.call_soon_threadsafe(settle)
 
-        self._queue.put((self._events(aggregates), answers, resolve))
+        self._queue.put((*self._events(aggregates), answers, resolve))
         await done
 
     def save(self, *aggregates: Any) -> None:
@@ -81,7 +85,7 @@ class GroupCommitter:
             else:
                 done.set_exception(exc)
 
-        self._queue.put((self._events(aggregates), (), resolve))
+        self._queue.put((*self._events(aggregates), (), resolve))
         done.result()
 
     def close(self) -> None:
@@ -110,25 +114,28 @@ class GroupCommitter:
 
     def _commit(self, batch: list[Queued]) -> None:
         recordings: list[Recording] = []
+        checked: list[Any] = []
         try:
-            recordings = self._save((e for events, _, _ in batch for e in events),
-                                    [a for _, answers, _ in batch for a in answers])
+            recordings = self._save((e for events, _, _, _ in batch for e in events),
+                                    [a for _, _, answers, _ in batch for a in answers])
+            checked = [c for _, made, _, _ in batch for c in made]
         except (OperationalError, InterfaceError) as exc:
             # PostgreSQL is unreachable: every command fails alike, at once (a 503), rather
             # than each waiting out the pool's timeout again alone
             log.warning("group commit of %d commands failed: %s", len(batch), exc)
-            for _, _, done in batch:
+            for _, _, _, done in batch:
                 done(exc)
         except Exception:  # noqa: BLE001 - isolate the failing command below
-            for events, answers, done in batch:
+            for events, made, answers, done in batch:
                 try:
                     recordings += self._save(events, list(answers))
                 except Exception as exc:  # noqa: BLE001 - handed to the waiting request
                     done(exc)
                 else:
+                    checked += made
                     done(None)
         else:
-            for _, _, done in batch:
+            for _, _, _, done in batch:
                 done(None)
         if self._on_commit is not None:
-            self._on_commit(recordings)
+            self._on_commit(recordings, checked if len(checked) == len(recordings) else [])

@@ -30,12 +30,16 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js.errors import APIError
 
 from events.publish import Message, OrderedPublisher, Position, message
-from services.translator import translate
+from services.translator import Prepared, translate
 
 log = logging.getLogger("coalition.relay")
 
 BATCH = 500
 HANDED_LIMIT = 100_000
+
+Handed = tuple[int, Any, Prepared | None]
+"""A committed event handed over: its notification id, the domain event, and the event as
+the committer's check already translated it (None: translate it here)."""
 REPORT_EVERY = 60.0
 """Seconds between two reports of a relay that keeps failing."""
 
@@ -85,22 +89,26 @@ class Relay:
         self.database_url = database_url
         self.position = Position()
         self._wake = asyncio.Event()
-        self._handed: deque[tuple[int, Any]] = deque()
+        self._handed: deque[Handed] = deque()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.trouble = Trouble(service)
 
-    def wake(self, recordings: list[Recording] | None = None) -> None:
+    def wake(self, recordings: list[Recording] | None = None, prepared: list[Prepared] | None = None) -> None:
         """Thread-safe: new events were committed (and here they are, if the caller has them).
 
         Handing over the committed events spares the relay reading them back from
         PostgreSQL; it still reads the store whenever what it was handed does not follow
-        on exactly from where the stream ends (a gap, a restart)."""
+        on exactly from where the stream ends (a gap, a restart). With ``prepared`` (the
+        events as the committer's check translated and encoded them, one per recording), it
+        does not translate them again."""
         if self._loop is None:
             return
-        handed = [(r.notification.id, r.domain_event) for r in recordings or ()]
+        recordings = recordings or []
+        ready: list[Prepared | None] = list(prepared) if prepared else [None] * len(recordings)
+        handed = [(r.notification.id, r.domain_event, p) for r, p in zip(recordings, ready, strict=True)]
         self._loop.call_soon_threadsafe(self._hand_over, handed)
 
-    def _hand_over(self, handed: list[tuple[int, Any]]) -> None:
+    def _hand_over(self, handed: list[Handed]) -> None:
         """On the relay's loop, so that the queue is only ever touched by one thread."""
         if len(self._handed) + len(handed) > HANDED_LIMIT:
             self._handed.clear()  # the relay is far behind (NATS down?): it reads the store instead
@@ -108,18 +116,18 @@ class Relay:
             self._handed.extend(handed)
         self._wake.set()
 
-    def _from_handed(self) -> list[tuple[int, Any]]:
+    def _from_handed(self) -> list[Handed]:
         after = self.position.notification_id
         while self._handed and self._handed[0][0] <= after:
             self._handed.popleft()
         if not self._handed or self._handed[0][0] != after + 1:
             return []
-        out: list[tuple[int, Any]] = []
+        out: list[Handed] = []
         expected = after + 1
-        for nid, event in self._handed:
-            if nid != expected or len(out) >= BATCH:
+        for handed in self._handed:
+            if handed[0] != expected or len(out) >= BATCH:
                 break
-            out.append((nid, event))
+            out.append(handed)
             expected += 1
         return out
 
@@ -196,10 +204,11 @@ class Relay:
                 self.application.recorder.select_notifications,
                 self.position.notification_id, BATCH, inclusive_of_start=False,
             )
-            events = [(n.id, self.application.mapper.to_domain_event(n)) for n in notifications]
+            events = [(n.id, self.application.mapper.to_domain_event(n), None) for n in notifications]
         if not events:
             return False
-        batch = [relay_message(self.service, nid, event) for nid, event in events]
+        batch = [relay_message(self.service, nid, event) if ready is None
+                 else message(self.service, nid, *ready) for nid, event, ready in events]
         self.position = await self.publisher.publish(self.position, batch)
         return True
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -120,14 +120,24 @@ class TooLargeToPublish(Unpublishable):
     """A command whose event would be larger than the shared log carries."""
 
 
-def check_publishable(service: str, domain_events: Iterable[Any]) -> None:
+class Prepared(NamedTuple):
+    """A domain event translated and encoded, as it will travel on the shared log."""
+
+    subject: str
+    envelope: CloudEvent
+    payload: bytes
+
+
+def check_publishable(service: str, domain_events: Iterable[Any]) -> list[Prepared]:
     """Refuse, before they are stored, events that the relay could not publish or that a
     reader would have to refuse: each is translated, encoded, measured and decoded again,
-    exactly as it will travel. A stored event the log cannot take would stop its relay."""
+    exactly as it will travel. A stored event the log cannot take would stop its relay.
+    Returns each event as it will travel, for the relay to publish without translating again."""
+    prepared: list[Prepared] = []
     for event in domain_events:
         # A translation that fails is a bug, not bad input: it raises as it is (a 500,
         # logged), and the event is not stored to stall the relay.
-        _, envelope = translate(service, event)
+        subject, envelope = translate(service, event)
         raw = encode_envelope(envelope)
         if len(raw) > MAX_ENVELOPE:
             raise TooLargeToPublish(f"the event would take {len(raw):,} bytes on the shared log; "
@@ -136,3 +146,5 @@ def check_publishable(service: str, domain_events: Iterable[Any]) -> None:
             decode_envelope(raw)
         except msgspec.ValidationError as exc:
             raise Unpublishable(f"the event would not be a valid {envelope.type}: {exc}") from None
+        prepared.append(Prepared(subject, envelope, raw))
+    return prepared
