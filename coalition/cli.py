@@ -299,8 +299,7 @@ def _export_parser(sub: argparse._SubParsersAction, default_dir: str) -> None:
         p.add_argument("--format", choices=["json", "csv"], default="json", help="(default: %(default)s)")
         p.add_argument("--out", metavar="FILE", help="write to FILE (default: standard output)")
         p.add_argument("--org", metavar="ORG", help="as this organisation may see it (default: the open view)")
-        p.add_argument("--data-dir", default=default_dir,
-                       help="data folder of a running platform (default: %(default)s)")
+        running_platform(p, default_dir)
         p.set_defaults(func=cmd_export)
 
     def columns(name: str, fields: tuple[str, ...], note: str) -> str:
@@ -358,6 +357,12 @@ def _urls(folder: Path) -> tuple[str, str]:
             nats or natsconf.admin_url(ep["nats"], secrets["nats"]))
 
 
+def running_platform(parser: argparse.ArgumentParser, default_dir: str) -> None:
+    """``--data-dir`` of a command that talks to a running platform."""
+    parser.add_argument("--data-dir", default=default_dir,
+                        help="data folder of a running platform (default: %(default)s)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coalition",
@@ -383,17 +388,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     rebuild = sub.add_parser("rebuild", help="drop a projection and replay it from the shared log")
     rebuild.add_argument("projection", choices=["board"])
-    rebuild.add_argument("--data-dir", default=default_dir, help="data folder of a running platform (default: %(default)s)")
+    running_platform(rebuild, default_dir)
     rebuild.set_defaults(func=cmd_rebuild)
 
     status = sub.add_parser("status", help="the board's position and the events it quarantined",
                             description="Print how far the board has read the shared log and list the events "
                                         "it could not apply (stream sequence, error, first bytes).")
-    status.add_argument("--data-dir", default=default_dir, help="data folder of a running platform (default: %(default)s)")
+    running_platform(status, default_dir)
     status.set_defaults(func=cmd_status)
 
     demo = sub.add_parser("demo", help="drive the demo scenario against a running platform")
-    demo.add_argument("--data-dir", default=default_dir, help="data folder of a running platform (default: %(default)s)")
+    running_platform(demo, default_dir)
     demo.set_defaults(func=cmd_demo)
 
     setup = sub.add_parser("setup", help="create the stream, the board tables and the API keys, then exit",
