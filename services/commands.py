@@ -55,6 +55,12 @@ class Command(Body, frozen=True, kw_only=True):
     refs: Refs = []
     occurred_at: Moment | None = None
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.tlp == "AMBER+STRICT" and self.audience and len(set(self.audience)) > 1:
+            # TLP 2.0: AMBER+STRICT is for one organisation only; partners would get none.
+            raise ValueError("audience: AMBER+STRICT may name one organisation only")
+
     def sharing(self) -> Sharing:
         return Sharing(tlp=self.tlp, audience=self.audience, region=self.region, refs=list(self.refs))
 

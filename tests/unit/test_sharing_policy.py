@@ -67,3 +67,14 @@ def test_red_goes_to_named_people_and_never_to_an_organisations_stream() -> None
     assert classes("RED", ["rmt-jane", "rmt"], PEOPLE) == ["person.rmt-jane.red"]
     assert not any(entitled(p, "RED", ["rmt-jane", p.org], PEOPLE) for p in PARTNERS)
     assert matches(person_filters("rmt-jane")[0], subject("person.rmt-jane.red", "case.opened"))
+
+
+def test_a_command_marked_amber_strict_for_several_organisations_is_refused() -> None:
+    import msgspec
+
+    from services.commands import ReportAttack
+    from tests.bodies import ATTACK
+
+    with pytest.raises(msgspec.ValidationError, match="AMBER\\+STRICT may name one organisation only"):
+        msgspec.json.decode(msgspec.json.encode({**ATTACK, "tlp": "AMBER+STRICT", "audience": ["rmt", "fbu"]}),
+                            type=ReportAttack)
