@@ -5,7 +5,8 @@
 * the projection's role ``board``, owning schema ``board``; it may create schemas (the
   rebuild's shadow, then renamed to ``board``), each its own, and no right on any other;
 * ``coalition_reader`` (NOLOGIN), granted to every service role: may read the board and
-  ``coalition.api_keys`` (the forum's role alone reads ``coalition.coordinators``). Default privileges of ``board`` give it whatever the board role
+  ``coalition.api_keys`` (the forum's role reads ``coalition.coordinators``; the movement's
+  role only its own organisations' rows, for its caseworkers' log-in). Default privileges of ``board`` give it whatever the board role
   creates later, so a rebuild's swapped-in schema is readable at once;
 * only the admin writes ``coalition.api_keys``; nobody else may connect to the database.
 
@@ -29,6 +30,9 @@ BOARD = board_schema.SCHEMA
 READER = "coalition_reader"
 FORUM = "forum"
 """The service whose role reads the coordinators' accounts."""
+CASEWORK = "momentum"
+"""The service whose caseworkers log in to read a case: its role reads its own organisations'
+accounts, and only those (row-level security)."""
 ROLES = (*SERVICES, BOARD)
 """The login roles, one per process kind: each service and the board projection."""
 
@@ -92,6 +96,17 @@ def grant_keys(conn: Connection) -> None:
     conn.execute(sql.SQL("REVOKE ALL ON coalition.coordinators FROM PUBLIC, {0}; "
                          "GRANT SELECT ON coalition.coordinators TO {1}").format(
         sql.Identifier(READER), sql.Identifier(FORUM)))
+    # The movement's caseworkers log in to its service: its role reads the accounts of the
+    # organisations that publish through it, no other row (the forum's, all of them).
+    conn.execute(sql.SQL(
+        "ALTER TABLE coalition.coordinators ENABLE ROW LEVEL SECURITY; "
+        "DROP POLICY IF EXISTS forum_reads_all ON coalition.coordinators; "
+        "CREATE POLICY forum_reads_all ON coalition.coordinators FOR SELECT TO {0} USING (true); "
+        "DROP POLICY IF EXISTS service_reads_its_own ON coalition.coordinators; "
+        "CREATE POLICY service_reads_its_own ON coalition.coordinators FOR SELECT TO {1} USING "
+        "(org IN (SELECT k.org FROM coalition.api_keys k WHERE k.service = {2})); "
+        "GRANT SELECT ON coalition.coordinators TO {1}").format(
+        sql.Identifier(FORUM), sql.Identifier(CASEWORK), sql.Literal(CASEWORK)))
 
 
 def _own_schema(conn: Connection, role: str) -> None:

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from msgspec import Meta
 
 from contracts.base import Contract, ItemId, Moment, OrgIds, People, ShortText, Text
+from contracts.movement import GroupRef, GroupRefs
 
 ActionKind = Literal[
     "picket_support", "rally", "lobby", "motion", "phonebank", "statement", "mp_visit", "online"
@@ -14,6 +15,7 @@ ActionKind = Literal[
 WinKind = Literal[
     "reinstatement", "motion_passed", "selection_won", "pay_rise_won", "strike_won", "other"
 ]
+MotionOutcome = Literal["pending", "passed", "amended_and_passed", "fell", "withdrawn", "not_heard"]
 
 
 class ActionCalled(Contract, frozen=True, tag="action.called.v1"):
@@ -24,6 +26,8 @@ class ActionCalled(Contract, frozen=True, tag="action.called.v1"):
     when: Moment
     asks: Text
     people_wanted: People | None = None
+    groups: GroupRefs = []
+    """The movement's local groups named in the action (registered groups: id and name)."""
 
 
 class ActionPledged(Contract, frozen=True, tag="action.pledged.v1"):
@@ -33,6 +37,9 @@ class ActionPledged(Contract, frozen=True, tag="action.pledged.v1"):
     people: People = 0
     note: Text | None = None
     group: ShortText | None = None
+    group_id: ItemId | None = None
+    """The registered local group pledging (``group`` is then its name): the board counts
+    pledges per group."""
 
 
 class ActionCompleted(Contract, frozen=True, tag="action.completed.v1"):
@@ -43,11 +50,17 @@ class ActionCompleted(Contract, frozen=True, tag="action.completed.v1"):
 
 
 class MotionTabled(Contract, frozen=True, tag="motion.tabled.v1"):
-    """The caucus tabled a motion in Parliament."""
+    """A motion tabled: by the caucus in Parliament, or by a local group of the movement in
+    its constituency party; ``refs`` are the action or attack it answers."""
 
     title: ShortText
     text: Text
     sponsors: Annotated[list[ShortText], Meta(max_length=200)] = []
+    group: GroupRef | None = None
+    """The local group that tabled it (a registered group of the movement)."""
+    body: ShortText | None = None
+    """Where it was tabled: a constituency party, a branch, the House of Commons."""
+    outcome: MotionOutcome | None = None
 
 
 class StatementPublished(Contract, frozen=True, tag="statement.published.v1"):
@@ -63,5 +76,7 @@ class WinRecorded(Contract, frozen=True, tag="win.recorded.v1"):
 
     win_kind: WinKind
     summary: Text
+    groups: GroupRefs = []
+    """The movement's local groups named in the win."""
 
 

@@ -25,6 +25,7 @@ from contracts.forum import (
     TaskAssigned,
     TaskDone,
 )
+from contracts.movement import CaseOpened, CaseProgressed, GroupRegistered
 from contracts.industrial import (
     BallotResult,
     DisputeDeclared,
@@ -40,6 +41,8 @@ CONTRACTS: tuple[type[Contract], ...] = (
     ActionCalled, ActionPledged, ActionCompleted, MotionTabled, StatementPublished, WinRecorded,
     ResponseOpened, ItemTriaged, ItemEscalated, TaskAssigned, TaskDone,
     DecisionProposed, DecisionPositionTaken, DecisionMade, ReviewRecorded,
+    # the movement's own work (issue 11): local groups and the safe summary of casework
+    GroupRegistered, CaseOpened, CaseProgressed,
 )
 
 Event = Union[CONTRACTS]  # type: ignore[valid-type]

@@ -22,10 +22,26 @@ from eventsourcing.utils import get_topic
 
 from events.db import ensure_schema
 from events.settings import DatabaseParams
-from services.commands import CallAction, MakePledge, RecordWin, ReportAttack, ResolveAttack
+from services.commands import (
+    CallAction,
+    CloseCase,
+    MakePledge,
+    OpenCase,
+    RecordCaseStep,
+    RecordWin,
+    ReferCase,
+    RegisterGroup,
+    ReportAttack,
+    ResolveAttack,
+    TableMotion,
+)
 from services.domain.attacks import Attack
 from services.domain.campaigns import Action, Pledge, Win
+from services.domain.casework import Case
+from contracts.movement import GroupRef
 from services.domain.errors import ItemNotFound, NotYourItem
+from services.domain.groups import Group, UnknownGroup
+from services.domain.motions import Motion
 from services.domain.sharing import Sharing
 from services.persistence import MsgspecMapper
 
@@ -67,17 +83,39 @@ class CampaignApp(ServiceApplication):
     """Actions, pledges and wins: what every service that campaigns offers."""
 
     def call_action(self, org: str, cmd: CallAction) -> Action:
-        """An action; its head count is ``people_wanted``, never read out of ``asks``."""
-        fields = dict(cmd.fields(), when=utc(cmd.when))
+        """An action; its head count is ``people_wanted``, never read out of ``asks``. With
+        ``groups``, it loads them (I/O: call it in a worker thread)."""
+        fields = dict(cmd.fields(), when=utc(cmd.when), groups=self.group_refs(org, cmd.groups, "groups"))
         return Action(org=org, occurred_at=utc(cmd.occurred_at), sharing=cmd.sharing(), **fields)
 
     def pledge(self, org: str, action: str, action_sharing: Sharing, cmd: MakePledge) -> Pledge:
-        """A pledge to ``action`` (of any service), shared as the action is."""
-        return Pledge(org=org, action=action, people=cmd.people, note=cmd.note, group=cmd.group,
-                      occurred_at=utc(cmd.occurred_at), sharing=action_sharing.passed_on(action, tlp=cmd.tlp))
+        """A pledge to ``action`` (of any service), shared as the action is. With
+        ``group_id``, the group is loaded (I/O: call it in a worker thread) and named."""
+        group = cmd.group
+        if cmd.group_id is not None:
+            (ref,) = self.group_refs(org, [cmd.group_id], "group_id")
+            if group is not None and group != ref.name:
+                raise UnknownGroup("group", f"`group` is {group!r} but group {ref.id} is {ref.name!r}")
+            group = ref.name
+        return Pledge(org=org, action=action, people=cmd.people, note=cmd.note, group=group,
+                      group_id=cmd.group_id, occurred_at=utc(cmd.occurred_at),
+                      sharing=action_sharing.passed_on(action, tlp=cmd.tlp))
 
     def record_win(self, org: str, cmd: RecordWin) -> Win:
-        return Win(org=org, occurred_at=utc(cmd.occurred_at), sharing=cmd.sharing(), **cmd.fields())
+        fields = dict(cmd.fields(), groups=self.group_refs(org, cmd.groups, "groups"))
+        return Win(org=org, occurred_at=utc(cmd.occurred_at), sharing=cmd.sharing(), **fields)
+
+    def group_refs(self, org: str, ids: list[str], field: str) -> list[GroupRef]:
+        """The registered local groups ``ids`` of ``org`` (id and name), in order; a 400
+        naming ``field`` for an id that is not one of them."""
+        refs = []
+        for group_id in dict.fromkeys(ids):
+            try:
+                group = self.get_item(Group, group_id, org)
+            except (ItemNotFound, NotYourItem):
+                raise UnknownGroup(field, f"`{field}`: {org} has no registered local group {group_id}") from None
+            refs.append(GroupRef(id=str(group.id), name=group.name))
+        return refs
 
 
 class PublisherApp(CampaignApp):
@@ -90,3 +128,49 @@ class PublisherApp(CampaignApp):
         attack = self.get_item(Attack, attack_id, org)
         attack.resolve(cmd.outcome, cmd.summary, utc(cmd.occurred_at))
         return attack
+
+
+# --- The movement's own work (issue 11) -----------------------------------------------------
+
+class TablesMotions(CampaignApp):
+    """Motions: one command and one aggregate, offered by the movement (a local group's
+    motion in its constituency party) and by the caucus (in Parliament)."""
+
+    def table_motion(self, org: str, cmd: TableMotion) -> Motion:
+        """A motion with its outcome; with ``group``, the group is loaded (I/O: call it in a
+        worker thread) and named by id and name."""
+        group = self.group_refs(org, [cmd.group], "group")[0] if cmd.group else None
+        fields = dict(cmd.fields(), group=group)
+        return Motion(org=org, occurred_at=utc(cmd.occurred_at), sharing=cmd.sharing(), **fields)
+
+
+class MovementApp(TablesMotions, PublisherApp):
+    """What the movement offers besides publishing: local groups and casework."""
+
+    def register_group(self, org: str, cmd: RegisterGroup) -> Group:
+        return Group(org=org, occurred_at=utc(cmd.occurred_at), sharing=cmd.sharing(), **cmd.fields())
+
+    def open_case(self, org: str, attack_sharing: Sharing, cmd: OpenCase, by: str | None = None) -> Case:
+        """A case for the attack ``cmd.attack`` (on the board, seen by ``org``): its safe
+        summary is shared as the attack is (or stricter), its content with nobody."""
+        return Case(org=org, attack=cmd.attack, member=cmd.member, caseworkers=list(dict.fromkeys(cmd.caseworkers)),
+                    note=cmd.note, by=by, occurred_at=utc(cmd.occurred_at),
+                    sharing=attack_sharing.passed_on(cmd.attack, tlp=cmd.tlp))
+
+    def case(self, org: str, case_id: str) -> Case:
+        return self.get_item(Case, case_id, org)
+
+    def refer_case(self, org: str, case_id: str, cmd: ReferCase, by: str | None = None) -> Case:
+        case = self.case(org, case_id)
+        case.refer(cmd.referral, cmd.note, by, utc(cmd.occurred_at))
+        return case
+
+    def record_case_step(self, org: str, case_id: str, cmd: RecordCaseStep, by: str | None = None) -> Case:
+        case = self.case(org, case_id)
+        case.record_step(cmd.note, by, utc(cmd.occurred_at))
+        return case
+
+    def close_case(self, org: str, case_id: str, cmd: CloseCase, by: str | None = None) -> Case:
+        case = self.case(org, case_id)
+        case.close(cmd.outcome, cmd.note, by, utc(cmd.occurred_at))
+        return case

@@ -41,11 +41,16 @@ CREATE TABLE IF NOT EXISTS coalition.api_keys (
 
 #: How the OpenAPI documents name the key: ``Authorization: Bearer <key>``.
 SECURITY_SCHEMES = {"apiKey": SecurityScheme(
-    type="http", scheme="bearer", description="The organisation's API key: `Authorization: Bearer <key>`")}
+    type="http", scheme="bearer", description="The organisation's API key: `Authorization: Bearer <key>`"),
+    "caseworker": SecurityScheme(
+    type="http", scheme="basic",
+    description="A caseworker's own account of the movement (username and password), named on the case")}
 #: A route that needs a key (``authenticate``).
 KEY_REQUIRED: list[SecurityRequirement] = [{"apiKey": []}]
 #: A route that takes a key if given (``optional_viewer``): without, the open view.
 KEY_OPTIONAL: list[SecurityRequirement] = [{}, {"apiKey": []}]
+#: A route for one person, who logs in with their own account (the movement's casework).
+CASEWORKER_REQUIRED: list[SecurityRequirement] = [{"caseworker": []}]
 
 
 def new_key(org: str) -> str:

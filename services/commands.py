@@ -21,6 +21,7 @@ from msgspec import Meta
 from contracts.attacks import AttackKind, Outcome, Sources, Targets
 from contracts.base import (
     Audience,
+    ItemId,
     Moment,
     OrgId,
     People,
@@ -70,6 +71,8 @@ class Command(Body, frozen=True, kw_only=True):
 
 
 _COMMON = frozenset(Command.__struct_fields__)
+
+GroupIds = Annotated[list[ItemId], Meta(max_length=200, description="ids of registered local groups (at most 200)")]
 
 
 class ReportAttack(Command, frozen=True):
@@ -134,6 +137,8 @@ class CallAction(Command, frozen=True):
     people_wanted: People | None = None
     """How many people are asked for: the board measures pledges against it (``asks`` is
     free text and never read for a number)."""
+    groups: GroupIds = []
+    """Registered local groups named in the action (their ids)."""
 
 
 class MakePledge(Body, frozen=True, kw_only=True):
@@ -142,6 +147,9 @@ class MakePledge(Body, frozen=True, kw_only=True):
     people: People = 0
     note: Text | None = None
     group: ShortText | None = None
+    group_id: ItemId | None = None
+    """A registered local group of the pledging organisation: the board counts pledges per
+    group (``group`` is then its name, or left out)."""
     tlp: Tlp | None = None
     occurred_at: Moment | None = None
 
@@ -151,6 +159,8 @@ class RecordWin(Command, frozen=True):
 
     win_kind: WinKind = msgspec.field(name="kind")
     summary: Text
+    groups: GroupIds = []
+    """Registered local groups named in the win (their ids)."""
 
 
 class TriageItem(Body, frozen=True, kw_only=True):
@@ -257,3 +267,71 @@ class Accepted(msgspec.Struct, frozen=True):
 
     id: str
     version: int
+
+
+# --- The movement's own work (issue 11): local groups, casework, motions ------------------
+
+from contracts.base import PersonalName  # noqa: E402
+from contracts.campaigning import MotionOutcome  # noqa: E402
+from contracts.movement import CaseOutcome, Referral  # noqa: E402
+
+from events.organisations import Username as Caseworker  # noqa: E402  # an account of the movement
+
+
+class RegisterGroup(Command, frozen=True):
+    """Register a local group of the movement, with its region."""
+
+    name: ShortText
+    region: Region  # type: ignore[assignment]  # a group always has one
+
+
+class OpenCase(Body, frozen=True, kw_only=True):
+    """Open a case of the legal and pastoral support unit for a member hit by an attack.
+    ``member`` and ``note`` stay in the movement's service, read by the ``caseworkers`` alone;
+    the shared log learns only that the attack has support."""
+
+    attack: ItemId
+    member: PersonalName
+    caseworkers: Annotated[list[Caseworker], Meta(min_length=1, max_length=20)]
+    note: Text | None = None
+    tlp: Tlp | None = None
+    """How the case's safe summary is shared: as the attack is, or stricter."""
+    occurred_at: Moment | None = None
+
+
+class ReferCase(Body, frozen=True, kw_only=True):
+    """Refer a case: legal advice, pastoral support, appeal drafting."""
+
+    referral: Referral
+    note: Text | None = None
+    occurred_at: Moment | None = None
+
+
+class RecordCaseStep(Body, frozen=True, kw_only=True):
+    """A step taken on a case (a call, a letter, a hearing), in the caseworkers' words."""
+
+    note: Text
+    occurred_at: Moment | None = None
+
+
+class CloseCase(Body, frozen=True, kw_only=True):
+    """The outcome of a case: reinstated, appeal lost…"""
+
+    outcome: CaseOutcome
+    note: Text | None = None
+    occurred_at: Moment | None = None
+
+
+class TableMotion(Command, frozen=True):
+    """A motion tabled, with its outcome, answering the action or attack in ``refs``: by a
+    local group (``group``) in its constituency party, or by the caucus in Parliament."""
+
+    title: ShortText
+    text: Text
+    refs: Annotated[Refs, Meta(min_length=1)]  # type: ignore[assignment]
+    body: ShortText
+    """Where it was tabled: a constituency party, a branch, the House of Commons."""
+    group: ItemId | None = None
+    """The registered local group that tabled it."""
+    outcome: MotionOutcome = "pending"
+    sponsors: Annotated[list[ShortText], Meta(max_length=200)] = []

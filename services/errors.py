@@ -40,6 +40,7 @@ from services.domain.errors import (
     NotAnOption,
     NotYourItem,
     ReadOnly,
+    UnknownReference,
 )
 
 log = logging.getLogger("coalition.service.errors")
@@ -123,6 +124,15 @@ def unknown_item(request: Request, _: Exception) -> Response:
     return _json(HTTP_404_NOT_FOUND, f"no {name.removesuffix('_id')} with id {item_id}")
 
 
+def unknown_reference(_: Request, exc: Exception) -> Response:
+    """``400`` naming the body's field that names an item the caller has not got (a local
+    group it never registered, an attack it may not see), as a bad field is named."""
+    field = getattr(exc, "field", "body")
+    return Response({"status_code": 400, "detail": f"Validation failed: {exc}",
+                     "extra": [{"key": field, "message": str(exc), "source": "body"}]},
+                    status_code=400, media_type=MediaType.JSON)
+
+
 def unavailable(request: Request, exc: Exception) -> Response:
     """PostgreSQL cannot be reached: ``503`` with ``Retry-After``, logged with the traceback."""
     log.error("%s %s: PostgreSQL unavailable, answered 503", request.method, request.url.path, exc_info=exc)
@@ -143,6 +153,7 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Handler] = {
     Conflict: _answer(HTTP_409_CONFLICT),
     NotAnOption: _answer(HTTP_422_UNPROCESSABLE_ENTITY),
     ReadOnly: _answer(HTTP_403_FORBIDDEN),
+    UnknownReference: unknown_reference,
     # two commands raced on one aggregate: the loser may simply retry
     RecordConflictError: _answer(HTTP_409_CONFLICT, "the item changed concurrently; retry the command"),
     # psycopg's (PoolTimeout included) and eventsourcing's wrappers of them. Not eventsourcing's

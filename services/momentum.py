@@ -1,15 +1,19 @@
 """The movement's service: Momentum and its local groups publish attacks, actions,
-pledges and wins."""
+pledges and wins; register local groups, table motions, and keep the casework of its legal
+and pastoral support unit (whose names and notes never leave this service)."""
 
 from __future__ import annotations
 
 from services.api.attacks import AttackController
 from services.api.campaigns import ActionController, WinController
-from services.application import PublisherApp
+from services.api.casework import CaseController
+from services.api.groups import GroupController
+from services.api.motions import MotionController
+from services.application import MovementApp
 from services.registry import Service
 
 
-class MomentumApp(PublisherApp):
+class MomentumApp(MovementApp):
     """The movement's event store (schema ``momentum``)."""
 
     name = "momentum"
@@ -19,5 +23,6 @@ SERVICE = Service(
     name="momentum",
     title="Momentum: the movement's publishing service",
     application=MomentumApp,
-    controllers=(AttackController, ActionController, WinController),
+    controllers=(AttackController, ActionController, WinController, GroupController, MotionController,
+                 CaseController),
 )

@@ -1,15 +1,16 @@
 """The caucus liaison's service: the Socialist Campaign Group's office publishes attacks
-on MPs, actions, pledges and wins."""
+on MPs, actions, pledges and wins, and tables motions in Parliament."""
 
 from __future__ import annotations
 
 from services.api.attacks import AttackController
 from services.api.campaigns import ActionController, WinController
-from services.application import PublisherApp
+from services.api.motions import MotionController
+from services.application import PublisherApp, TablesMotions
 from services.registry import Service
 
 
-class ScgApp(PublisherApp):
+class ScgApp(TablesMotions, PublisherApp):
     """The caucus liaison's event store (schema ``scg``)."""
 
     name = "scg"
@@ -19,5 +20,5 @@ SERVICE = Service(
     name="scg",
     title="Socialist Campaign Group liaison: the caucus's publishing service",
     application=ScgApp,
-    controllers=(AttackController, ActionController, WinController),
+    controllers=(AttackController, ActionController, WinController, MotionController),
 )

@@ -17,7 +17,7 @@ import msgspec
 
 from contracts.attacks import AttackReported, AttackResolved
 from contracts.base import Contract
-from contracts.campaigning import ActionCalled, ActionPledged, WinRecorded
+from contracts.campaigning import ActionCalled, ActionPledged, MotionTabled, WinRecorded
 from contracts.envelope import MAX_ENVELOPE, CloudEvent, decode_envelope, encode_envelope
 from contracts.forum import (
     DecisionMade,
@@ -31,6 +31,7 @@ from contracts.forum import (
     TaskDone,
 )
 from contracts.industrial import PicketScheduled, SolidarityRequested, StrikeCalled
+from contracts.movement import CaseOpened, CaseProgressed, GroupRegistered
 from contracts.registry import kind_of
 
 _EVENT_IDS = uuid.UUID("6f1c8f0e-6b0a-4c52-9a55-3e2a0c0a7f11")
@@ -79,6 +80,19 @@ TRANSLATIONS: dict[str, tuple[str, str, type[Contract], Overrides]] = {
     "Decision.PositionTaken": ("decision", "position_taken", DecisionPositionTaken, _none),
     "Decision.Made": ("decision", "made", DecisionMade, _none),
 }
+
+
+# --- The movement's own work (issue 11) ----------------------------------------------------
+# A case's events hold the member's name and the caseworkers' notes: each becomes a contract
+# with no field for either (``contracts.movement``), so only the safe summary is copied.
+TRANSLATIONS.update({
+    "Group.Registered": ("group", "registered", GroupRegistered, _none),
+    "Case.Opened": ("case", "opened", CaseOpened, _none),
+    "Case.Referred": ("case", "progressed", CaseProgressed, _none),
+    "Case.StepRecorded": ("case", "progressed", CaseProgressed, _none),
+    "Case.Closed": ("case", "progressed", CaseProgressed, _none),
+    "Motion.Tabled": ("motion", "tabled", MotionTabled, _none),
+})
 
 
 def contract_of(domain_event: Any, contract: type[Contract], overrides: Overrides = _none) -> Contract:

@@ -6,7 +6,7 @@ from litestar import Controller, Request, post
 from litestar.di import Provide
 
 from events.organisations import Organisation
-from services.api.context import application, commit, visible_item
+from services.api.context import application, commit, in_thread, visible_item
 from services.auth import KEY_REQUIRED, authenticate, check_publisher
 from services.commands import CallAction, Created, MakePledge, RecordWin
 from services.errors import CREATES, ON_ITEM
@@ -26,14 +26,18 @@ class ActionController(Controller):
     async def call(self, request: Request, caller: Organisation, data: CallAction) -> Created:
         """Call an action for an item (``refs``): where, when, and what is asked."""
         check_publisher(caller, data.org)
-        action = application(request).call_action(caller.id, data)
+        app = application(request)
+        # naming local groups loads them from the store: in a worker thread
+        action = await in_thread(app.call_action, caller.id, data) if data.groups else app.call_action(caller.id, data)
         return await commit(request, Created(id=str(action.id)), action)
 
     @post("/{action_id:str}/pledges", operation_id="pledge", status_code=201, responses=ON_ITEM)
     async def pledge(self, request: Request, caller: Organisation, action_id: str, data: MakePledge) -> Created:
         """Pledge support (people, a motion, a statement) to any action this organisation can see."""
         shared_as = await visible_item(request, action_id, caller.id, kind="action")
-        pledge = application(request).pledge(caller.id, action_id, shared_as, data)
+        app = application(request)
+        pledge = (await in_thread(app.pledge, caller.id, action_id, shared_as, data) if data.group_id
+                  else app.pledge(caller.id, action_id, shared_as, data))
         return await commit(request, Created(id=str(pledge.id)), pledge)
 
 
@@ -49,5 +53,6 @@ class WinController(Controller):
     async def record(self, request: Request, caller: Organisation, data: RecordWin) -> Created:
         """Record a win to celebrate, linked to the items it answers."""
         check_publisher(caller, data.org)
-        win = application(request).record_win(caller.id, data)
+        app = application(request)
+        win = await in_thread(app.record_win, caller.id, data) if data.groups else app.record_win(caller.id, data)
         return await commit(request, Created(id=str(win.id)), win)

@@ -7,6 +7,7 @@ from datetime import datetime
 from eventsourcing.domain import Aggregate, event
 
 from contracts.campaigning import ActionKind, WinKind
+from contracts.movement import GroupRef
 from services.domain.sharing import Sharing
 
 
@@ -15,7 +16,8 @@ class Action(Aggregate):
 
     @event("Called")
     def __init__(self, org: str, action_kind: ActionKind, where: str, when: datetime, asks: str,
-                 people_wanted: int | None, occurred_at: datetime, sharing: Sharing) -> None:
+                 people_wanted: int | None, occurred_at: datetime, sharing: Sharing,
+                 groups: list[GroupRef] = []) -> None:  # noqa: B006 - never mutated
         self.org = org
         self.action_kind = action_kind
         self.when = when
@@ -28,7 +30,7 @@ class Pledge(Aggregate):
 
     @event("Made")
     def __init__(self, org: str, action: str, people: int, note: str | None, group: str | None,
-                 occurred_at: datetime, sharing: Sharing) -> None:
+                 occurred_at: datetime, sharing: Sharing, group_id: str | None = None) -> None:
         self.org = org
         self.action = action
         self.people = people
@@ -40,7 +42,7 @@ class Win(Aggregate):
 
     @event("Recorded")
     def __init__(self, org: str, win_kind: WinKind, summary: str, occurred_at: datetime,
-                 sharing: Sharing) -> None:
+                 sharing: Sharing, groups: list[GroupRef] = []) -> None:  # noqa: B006 - never mutated
         self.org = org
         self.win_kind = win_kind
         self.sharing = sharing

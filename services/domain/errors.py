@@ -60,3 +60,12 @@ class NotAnOption(DomainError):
 
 class ReadOnly(DomainError):
     """An observer may look but not change anything (answered 403)."""
+
+
+class UnknownReference(DomainError):
+    """A body names an item (a local group, an attack) the caller has not got or may not
+    see: a 400 naming the field (``field``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
