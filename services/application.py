@@ -152,10 +152,11 @@ class MovementApp(TablesMotions, PublisherApp):
 
     def open_case(self, org: str, attack_sharing: Sharing, cmd: OpenCase, by: str | None = None) -> Case:
         """A case for the attack ``cmd.attack`` (on the board, seen by ``org``): its safe
-        summary is shared as the attack is (or stricter), its content with nobody."""
+        summary is shared exactly as the attack is (it is shown on the attack's card), its
+        content with nobody."""
         return Case(org=org, attack=cmd.attack, member=cmd.member, caseworkers=list(dict.fromkeys(cmd.caseworkers)),
                     note=cmd.note, by=by, occurred_at=utc(cmd.occurred_at),
-                    sharing=attack_sharing.passed_on(cmd.attack, tlp=cmd.tlp))
+                    sharing=attack_sharing.passed_on(cmd.attack))
 
     def case(self, org: str, case_id: str) -> Case:
         return self.get_item(Case, case_id, org)

@@ -294,8 +294,6 @@ class OpenCase(Body, frozen=True, kw_only=True):
     member: PersonalName
     caseworkers: Annotated[list[Caseworker], Meta(min_length=1, max_length=20)]
     note: Text | None = None
-    tlp: Tlp | None = None
-    """How the case's safe summary is shared: as the attack is, or stricter."""
     occurred_at: Moment | None = None
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from contracts import CloudEvent
 from contracts.attacks import AttackReported, AttackResolved
-from contracts.campaigning import ActionCalled, ActionPledged, WinRecorded
+from contracts.campaigning import ActionCalled, ActionPledged, MotionTabled, WinRecorded
 from contracts.forum import (
     DecisionMade,
     DecisionPositionTaken,
@@ -27,6 +27,7 @@ from contracts.forum import (
     TaskDone,
 )
 from contracts.industrial import PicketScheduled, SolidarityRequested, StrikeCalled, StrikeEnded
+from contracts.movement import CaseOpened, CaseProgressed, GroupRegistered
 
 ATTACK_TITLES = {
     "suspension": "Suspension", "expulsion": "Expulsion", "proscription": "Proscription",
@@ -158,7 +159,8 @@ def apply(ch: Changes, seq: int, ce: CloudEvent) -> None:  # noqa: C901 - one br
         case ActionCalled():
             _new(ch, seq, ce, item=ce.subject, kind="action",
                  title=f"{d.action_kind.replace('_', ' ').capitalize()}: {d.where}", summary=d.asks,
-                 detail={"action_kind": d.action_kind, "where": d.where, "when": d.when.isoformat()},
+                 detail={"action_kind": d.action_kind, "where": d.where, "when": d.when.isoformat(),
+                         **_named_groups(d)},
                  people_wanted=d.people_wanted)
         case ActionPledged():
             ch.pledges.append({"id": ce.subject, "action": d.action, "org": d.org, "grp": d.group,
@@ -167,7 +169,7 @@ def apply(ch: Changes, seq: int, ce: CloudEvent) -> None:  # noqa: C901 - one br
             ch.change(d.action, seq, ce.time)
         case WinRecorded():
             _new(ch, seq, ce, item=ce.subject, kind="win", title=f"Win: {d.win_kind.replace('_', ' ')}",
-                 summary=d.summary, detail={"win_kind": d.win_kind})
+                 summary=d.summary, detail={"win_kind": d.win_kind, **_named_groups(d)})
         case ItemTriaged():
             detail = {"triaged_by": d.org, "triage_note": d.note}
             if d.lead_org is not None:
@@ -224,9 +226,56 @@ def apply(ch: Changes, seq: int, ce: CloudEvent) -> None:  # noqa: C901 - one br
                                decided_digest=d.board_digest, decided_actor=d.actor,
                                decided_at=ce.time, decided_seq=seq)
         case _:
-            pass  # events the board does not show still advance its position
+            _apply_movement(ch, seq, ce)  # else nothing: events the board does not show still advance its position
 
 
 def _iso(at: datetime) -> str:
     """An instant as the board's JSON detail keeps it: ISO 8601 in UTC."""
     return at.astimezone(UTC).isoformat()
+
+
+# --- The movement's own work (issue 11): local groups, motions, casework ------------------
+
+MOTION_OUTCOMES = {"pending": "outcome pending", "passed": "passed", "amended_and_passed": "passed as amended",
+                   "fell": "fell", "withdrawn": "withdrawn", "not_heard": "not heard"}
+
+
+def _named_groups(d: Any) -> dict[str, Any]:
+    """The local groups an action or a win names, as the card shows them."""
+    return {"groups": [{"id": g.id, "name": g.name} for g in d.groups]} if d.groups else {}
+
+
+def _apply_movement(ch: Changes, seq: int, ce: CloudEvent) -> None:
+    d = ce.data
+    match d:
+        case GroupRegistered():
+            _new(ch, seq, ce, item=ce.subject, kind="group", title=f"Local group: {d.name}", summary=None,
+                 detail={"name": d.name})
+        case MotionTabled():
+            where = f"{d.body}: " if d.body else ""
+            _new(ch, seq, ce, item=ce.subject, kind="motion", title=f"Motion: {d.title}",
+                 summary=f"{where}{MOTION_OUTCOMES[d.outcome or 'pending']}",
+                 detail={"body": d.body, "outcome": d.outcome, "sponsors": list(d.sponsors),
+                         **({"group": {"id": d.group.id, "name": d.group.name}} if d.group else {})})
+        case CaseOpened() | CaseProgressed():
+            # Only the safe summary exists on the log: the attack has support, at this stage.
+            progressed = isinstance(d, CaseProgressed)
+            ch.change(d.attack, seq, ce.time, detail={"casework": {
+                "case": ce.subject, "org": d.org, "stage": d.stage,
+                "referrals": list(d.referrals) if progressed else [],
+                "steps": d.steps if progressed else 0,
+                "outcome": d.outcome if progressed else None, "at": _iso(ce.time)}})
+        case _:
+            pass
+
+
+def group_pledges(pledges: list[tuple[str | None, int]]) -> list[dict[str, Any]]:
+    """Per local group, people and pledges, from (group, people) of an action's pledges;
+    sorted by the group's name in code-point order (as PostgreSQL's ``COLLATE "C"``)."""
+    totals: dict[str, list[int]] = {}
+    for grp, people in pledges:
+        if grp is not None:
+            total = totals.setdefault(grp, [0, 0])
+            total[0] += people
+            total[1] += 1
+    return [{"group": g, "people": t[0], "pledges": t[1]} for g, t in sorted(totals.items())]

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from projections.board.fold import Changes
+from projections.board.fold import Changes, group_pledges
 
 Row = dict[str, Any]
 
@@ -28,6 +28,8 @@ class State(msgspec.Struct, kw_only=True):
     tasks: dict[str, Row] = msgspec.field(default_factory=dict)
     decisions: dict[str, Row] = msgspec.field(default_factory=dict)
     positions: list[Row] = msgspec.field(default_factory=list)
+    by_group: dict[str, list[tuple[str | None, int]]] = msgspec.field(default_factory=dict)
+    """per action: (local group, people) of each pledge that names a group"""
 
 
 def apply(state: State, ch: Changes) -> None:
@@ -39,6 +41,8 @@ def apply(state: State, ch: Changes) -> None:
         total = state.pledged.setdefault(p["action"], [0, 0])
         total[0] += p["people"]
         total[1] += 1
+        if p["grp"] is not None:
+            state.by_group.setdefault(p["action"], []).append((p["grp"], p["people"]))
     for item_id, fields in ch.updates.items():
         item = items.get(item_id)
         if item is None:
@@ -53,6 +57,8 @@ def apply(state: State, ch: Changes) -> None:
         item, total = items.get(action), state.pledged.get(action)
         if item is not None and total is not None:
             item["people_pledged"], item["pledge_count"] = total
+            if action in state.by_group:
+                item["detail"] = {**item["detail"], "pledges_by_group": group_pledges(state.by_group[action])}
     for task_id, row in ch.tasks.items():
         state.tasks[task_id] = dict(row)
     for task_id, fields in ch.task_updates.items():
@@ -77,6 +83,7 @@ class _Packed(msgspec.Struct, array_like=True):
     pledged: dict[str, list[int]]
     positions: list[Row]
     tables: dict[str, tuple[list[str], list[list[Any]]]]
+    by_group: dict[str, list[tuple[str | None, int]]] = {}
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -97,6 +104,7 @@ def _unpack(table: tuple[list[str], list[list[Any]]]) -> dict[str, Row]:
 def encode(state: State) -> bytes:
     """A snapshot's body: MessagePack (instants stay instants), zlib-compressed."""
     packed = _Packed(position=state.position, pledged=state.pledged, positions=state.positions,
+                     by_group=state.by_group,
                      tables={"items": _pack(state.items), "tasks": _pack(state.tasks),
                              "decisions": _pack(state.decisions)})
     return zlib.compress(_encoder.encode(packed), 1)
@@ -105,5 +113,6 @@ def encode(state: State) -> bytes:
 def decode(body: bytes) -> State:
     packed = _decoder.decode(zlib.decompress(body))
     return State(position=packed.position, pledged=packed.pledged, positions=packed.positions,
+                 by_group=packed.by_group,
                  items=_unpack(packed.tables["items"]), tasks=_unpack(packed.tables["tasks"]),
                  decisions=_unpack(packed.tables["decisions"]))

@@ -70,9 +70,17 @@ def write(conn: Connection, ch: Changes, schema: str = SCHEMA) -> None:
     if ch.touched_actions:
         conn.execute(
             sql.SQL(
-                """UPDATE {s}.items i SET people_pledged = t.people, pledge_count = t.n
-                   FROM (SELECT action, sum(people)::bigint AS people, count(*) AS n
-                         FROM {s}.pledges WHERE action = ANY(%s) GROUP BY action) t
+                # per local group too (``fold.group_pledges`` is the same rule in memory)
+                """UPDATE {s}.items i SET people_pledged = t.people, pledge_count = t.n,
+                       detail = CASE WHEN t.by_group IS NULL THEN i.detail
+                                ELSE i.detail || jsonb_build_object('pledges_by_group', t.by_group) END
+                   FROM (SELECT p.action, sum(p.people)::bigint AS people, count(*) AS n,
+                                (SELECT jsonb_agg(jsonb_build_object('group', g.grp, 'people', g.people,
+                                                                     'pledges', g.n) ORDER BY g.grp COLLATE "C")
+                                 FROM (SELECT q.grp, sum(q.people)::bigint AS people, count(*) AS n
+                                       FROM {s}.pledges q WHERE q.action = p.action AND q.grp IS NOT NULL
+                                       GROUP BY q.grp) g) AS by_group
+                         FROM {s}.pledges p WHERE p.action = ANY(%s) GROUP BY p.action) t
                    WHERE i.id = t.action"""
             ).format(s=s),
             [list(ch.touched_actions)],

@@ -99,7 +99,8 @@ class BoardDecision(msgspec.Struct, kw_only=True):
 
 #: The board's groups, and the order of the keys within each that the page shows.
 GROUP_OF = {"attack": "attacks", "strike": "industrial", "picket": "industrial",
-            "solidarity": "industrial", "action": "actions", "win": "wins"}
+            "solidarity": "industrial", "action": "actions", "win": "wins",
+            "motion": "actions", "group": "actions"}  # the movement's motions and local groups
 ATTACK_STATUSES = ("new", "acknowledged", "responding", "monitoring", "resolved", "closed")
 INDUSTRIAL_KINDS = ("strike", "picket", "solidarity")
 #: Items in these states leave the live columns for the archive after a while.
@@ -134,7 +135,7 @@ class Board(msgspec.Struct, kw_only=True):
         return {
             "attacks": [(s, items("attacks", s)) for s in ATTACK_STATUSES if items("attacks", s)],
             "industrial": [item for kind in INDUSTRIAL_KINDS for item in items("industrial", kind)],
-            "actions": items("actions", "action"),
+            "actions": items("actions", "action") + items("actions", "motion") + items("actions", "group"),
             "wins": items("wins", "win"),
         }
 

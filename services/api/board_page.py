@@ -56,7 +56,7 @@ COLUMNS = (
     ("decisions", "Decisions"),
     ("wins", "Wins"),
 )
-KINDS = ("attack", *INDUSTRIAL_KINDS, "action", "win")
+KINDS = ("attack", *INDUSTRIAL_KINDS, "action", "motion", "group", "win")
 TLPS = ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED")
 #: Decided decisions shown beside the open ones.
 RECENT_OUTCOMES = 10
@@ -69,7 +69,7 @@ def column_of(item: BoardItem) -> str:
     """The page's column for ``item`` (``board.js`` has the same rule)."""
     if item.kind == "attack":
         return "triage" if item.status == "new" else "responding"
-    return "industrial" if item.kind in INDUSTRIAL_KINDS else {"action": "actions", "win": "wins"}.get(
+    return "industrial" if item.kind in INDUSTRIAL_KINDS else {"action": "actions", "win": "wins", "motion": "actions", "group": "actions"}.get(
         item.kind, "responding")
 
 

@@ -170,11 +170,11 @@ def test_a_case_goes_from_opened_to_reinstated_and_the_log_learns_only_its_stage
         assert b"momentum-coordinator" not in p.payload  # nor who works on it
 
 
-def test_a_case_is_shared_as_its_attack_or_stricter(momentum: MomentumApp) -> None:
+def test_a_cases_summary_is_shared_exactly_as_its_attack(momentum: MomentumApp) -> None:
     amber = Sharing(tlp="AMBER", audience=["rmt"], region="London")
     case = momentum.open_case("momentum", amber, decode(OpenCase, {
-        "attack": new_id(), "member": MEMBER, "caseworkers": ["momentum-coordinator"], "tlp": "GREEN"}))
-    assert (case.sharing.tlp, case.sharing.audience) == ("AMBER", ["rmt"])
+        "attack": new_id(), "member": MEMBER, "caseworkers": ["momentum-coordinator"]}))
+    assert (case.sharing.tlp, case.sharing.audience, case.sharing.refs) == ("AMBER", ["rmt"], [case.attack])
 
 
 def test_a_closed_case_takes_no_more_steps(momentum: MomentumApp) -> None:
