@@ -18,3 +18,26 @@ def action(refs: list[str]) -> dict:
     return {"kind": "picket_support", "refs": refs, "where": "Euston station",
             "when": "2026-12-01T06:00:00Z", "asks": "40 people on the picket", "people_wanted": 40,
             "tlp": "GREEN"}
+
+
+# --- The movement's own work (issue 11) ------------------------------------------------------
+
+GROUP = {"name": "Leeds Momentum", "region": "Yorkshire and The Humber"}
+#: An attack on a member reported without naming them: casework holds the name.
+UNNAMED_SUSPENSION = {
+    "kind": "suspension", "targets": [{"kind": "member"}], "summary": "Suspended for liking a post",
+    "severity": "high", "tlp": "GREEN", "region": "Wales",
+}
+
+
+def case(attack: str, member: str, note: str, caseworkers: list[str] | None = None) -> dict:
+    """A case of the legal and pastoral support unit for ``attack``."""
+    return {"attack": attack, "member": member, "note": note,
+            "caseworkers": caseworkers or ["momentum-coordinator"]}
+
+
+def motion(refs: list[str], group: str | None = None, body: str = "Leeds Central CLP") -> dict:
+    """A motion answering ``refs``, tabled by ``group`` if given."""
+    return {"title": "Reinstate our secretary", "text": "This CLP calls for her immediate reinstatement.",
+            "body": body, "refs": refs, "outcome": "passed", "region": "Yorkshire and The Humber",
+            **({"group": group} if group else {})}
