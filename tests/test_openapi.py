@@ -10,6 +10,8 @@ side by side, a few seconds each."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import subprocess
 import sys
@@ -27,7 +29,7 @@ ROOT = Path(__file__).parent.parent
 #: The organisation whose key each service is fuzzed with.
 CALLER = {"momentum": "momentum", "scg": "scg", "unions": "rmt", "forum": "forum"}
 #: The path parameters that name an item, each given a real id (``tests/schemathesis.toml``).
-ID_PARAMETERS = ("action_id", "attack_id", "strike_id", "item_id", "task_id", "decision_id")
+ID_PARAMETERS = ("action_id", "attack_id", "strike_id", "item_id", "task_id", "decision_id", "case_id")
 #: The commands that change an item, which its state may refuse (409).
 CHANGES = {"resolveAttack", "schedulePicket", "triageItem", "acknowledgeItem", "setItemPriority", "assignLead",
            "resolveItem", "openResponse", "recordReview", "completeTask", "takePosition", "makeDecision"}
@@ -58,6 +60,9 @@ def item_ids(platform: Running) -> dict[str, dict[str, str]]:
     platform.wait_on_board(*(i for service in ids.values() for i in service.values()))
     created("forum", "forum", f"/v1/items/{item}/response", {"lead_org": "rmt", "plan": "A picket rota"})
     ids["forum"]["task_id"] = created("forum", "forum", f"/v1/items/{item}/tasks", {"assignee": "rmt", "task": "x"})
+    # the movement's case (of its attack), read by the caseworker it names (``openapi_hooks``)
+    ids["momentum"]["case_id"] = created("momentum", "momentum", "/v1/cases", {
+        "attack": ids["momentum"]["attack_id"], "member": "A. Member", "caseworkers": ["momentum-coordinator"]})
     ids["forum"]["decision_id"] = decision = created("forum", "forum", "/v1/decisions",
                                                      {"question": "Call a day of action?", "method": "majority",
                                                       "options": ["yes", "no"]})
@@ -71,7 +76,9 @@ def item_ids(platform: Running) -> dict[str, dict[str, str]]:
 
 def schemathesis_run(platform: Running, service: str, ids: dict[str, str], output: Path) -> subprocess.Popen:
     """``schemathesis run`` over ``service``'s document, with its caller's key, writing to ``output``."""
-    env = dict(os.environ, NO_COLOR="1",
+    caseworker = json.loads((platform.data_dir / "secrets.json").read_text())["coordinators"]["momentum-coordinator"]
+    env = dict(os.environ, NO_COLOR="1", COALITION_FUZZ_CASEWORKER_AUTH="Basic " + base64.b64encode(
+        f"momentum-coordinator:{caseworker}".encode()).decode(),
                **{f"COALITION_FUZZ_{name.upper()}": ids.get(name, "none") for name in ID_PARAMETERS})
     with open(output, "wb") as out:
         return subprocess.Popen(
