@@ -150,9 +150,11 @@ def cmd_setup(args: argparse.Namespace) -> int:
     from coalition.setup import prepare
     from events.organisations import load_coordinators, load_organisations
     from events.settings import api_keys, database_roles, database_url, nats_url
+    from events.sharing import load_partners
 
     prepare(database_url(), nats_url(), load_organisations(Path(args.data_dir)), api_keys(),
-            roles=database_roles(), coordinators=load_coordinators(Path(args.data_dir)))
+            roles=database_roles(), coordinators=load_coordinators(Path(args.data_dir)),
+            partners=load_partners(Path(args.data_dir)))
     print("set up: stream, board tables, API keys and PostgreSQL roles")
     return 0
 

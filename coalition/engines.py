@@ -275,17 +275,19 @@ class EmbeddedNats:
     def start(self, timeout: float = 15.0) -> str:
         """Start the server; returns the admin's URL."""
         from coalition.natsconf import ADMIN, embedded_config, user_names
+        from events.sharing import load_partners
 
         store = self.root / "nats"
         store.mkdir(parents=True, exist_ok=True)
-        for user in user_names():
+        partners = load_partners(self.root)
+        for user in user_names(partners=partners):
             self.passwords.setdefault(user, secrets.token_urlsafe(24))
         self.port = self.port or free_port()
         self.monitor_port = self.monitor_port or free_port()
         conf = self.root / "nats.conf"
         conf.touch(mode=0o600, exist_ok=True)
         conf.chmod(0o600)
-        conf.write_text(embedded_config(self.port, self.monitor_port, str(store), self.passwords))
+        conf.write_text(embedded_config(self.port, self.monitor_port, str(store), self.passwords, partners))
         logfile = self.root / "nats.log"
         out = open(logfile, "ab")  # noqa: SIM115 - handed to the child
         self.proc = subprocess.Popen(

@@ -15,10 +15,18 @@ the committed file is what this module generates). The users:
 * ``board`` — the board projection: only its own durable consumer ``board`` on
   ``COALITION`` (create with its filter, delete, info, fetch, ack in both ack subject
   formats) and ``COALITION``'s stream info. It cannot publish events.
+* ``distributor`` — the same on its own consumer ``distributor``, and it publishes on
+  ``share.>`` only (into ``SHARE``), reading ``SHARE``'s info and last message (its
+  checkpoint). It cannot publish on the log or touch a partner's stream.
+* ``partner-<org>`` per partner (``[[partners]]`` of ``coalition.toml``,
+  ``events.sharing.load_partners``) — fetch from and ack its own stream
+  ``PARTNER_<ORG>`` through its own durable consumer ``<org>``, and read that
+  consumer's info: nothing else. It cannot create or change a consumer (set-up made it),
+  read ``COALITION``, ``SHARE`` or another partner's stream, or publish anything.
 
 Every user but the admin subscribes only to its own inbox prefix, ``_INBOX.<user>``
 (``events.stream.connect`` sets nats-py's ``inbox_prefix``), so no user hears another's
-replies. (Partners' users come with the partner subscriptions.)
+replies.
 """
 
 from __future__ import annotations
@@ -27,12 +35,16 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from events.partners import durable
 from events.settings import SERVICES, STREAM
+from events.sharing import SHARE_PREFIX, SHARE_STREAM, Partner, load_partners
 from events.stream import inbox_prefix, log_stream, subject_filter
 from projections.board.projector import DURABLE
+from projections.sharing.distributor import DURABLE as DISTRIBUTOR_DURABLE
 
 ADMIN = "admin"
 BOARD = "board"
+DISTRIBUTOR = "distributor"
 
 
 @dataclass(frozen=True)
@@ -67,16 +79,48 @@ def consumer_user(user: str, stream: str, durable: str) -> User:
     ), subscribe=(f"{inbox_prefix(user)}.>",))
 
 
-def users(services: tuple[str, ...] = SERVICES) -> list[User]:
-    """Every NATS user of the platform, from the configuration."""
-    clash = {ADMIN, BOARD} & set(services)
+def distributor_user() -> User:
+    """The distributor: its own consumer on ``COALITION``, and ``SHARE``'s subjects."""
+    reader = consumer_user(DISTRIBUTOR, STREAM, DISTRIBUTOR_DURABLE)
+    assert reader.publish is not None
+    return User(DISTRIBUTOR, publish=(*reader.publish, f"{SHARE_PREFIX}.>",
+                                      f"$JS.API.STREAM.INFO.{SHARE_STREAM}",
+                                      f"$JS.API.STREAM.MSG.GET.{SHARE_STREAM}"),
+                subscribe=reader.subscribe)
+
+
+def partner_user_name(org: str) -> str:
+    """A partner's NATS user: ``partner-<org>`` (an organisation may also run a service,
+    whose user has the service's name)."""
+    return f"partner-{org}"
+
+
+def partner_user(partner: Partner) -> User:
+    """Fetch and ack from its own stream through its own durable, read that durable's
+    info, hear its own inbox: nothing else."""
+    user = partner_user_name(partner.org)
+    consumer = f"{partner.stream}.{durable(partner.org)}"
+    return User(user, publish=(
+        f"$JS.API.CONSUMER.MSG.NEXT.{consumer}",
+        f"$JS.API.CONSUMER.INFO.{consumer}",
+        f"$JS.ACK.{consumer}.>",
+        f"$JS.ACK.*.*.{consumer}.>",  # the 2.14+ ack subject, with domain and account hash
+    ), subscribe=(f"{inbox_prefix(user)}.>",))
+
+
+def users(services: tuple[str, ...] = SERVICES, partners: tuple[Partner, ...] | None = None) -> list[User]:
+    """Every NATS user of the platform, from the configuration (``partners``: those of
+    ``coalition.toml`` in the working directory, or every organisation, if not given)."""
+    clash = {ADMIN, BOARD, DISTRIBUTOR} & set(services)
     if clash:
         raise ValueError(f"a service may not be named {', '.join(sorted(clash))}: that NATS user is taken")
-    return [User(ADMIN), *(service_user(s) for s in services), consumer_user(BOARD, STREAM, DURABLE)]
+    partners = load_partners() if partners is None else partners
+    return [User(ADMIN), *(service_user(s) for s in services), consumer_user(BOARD, STREAM, DURABLE),
+            distributor_user(), *(partner_user(p) for p in partners)]
 
 
-def user_names(services: tuple[str, ...] = SERVICES) -> list[str]:
-    return [user.name for user in users(services)]
+def user_names(services: tuple[str, ...] = SERVICES, partners: tuple[Partner, ...] | None = None) -> list[str]:
+    return [user.name for user in users(services, partners)]
 
 
 def admin_url(endpoint: str, passwords: Mapping[str, str]) -> str:
@@ -88,14 +132,15 @@ def admin_url(endpoint: str, passwords: Mapping[str, str]) -> str:
 
 def password_variable(user: str) -> str:
     """The environment variable a compose NATS node reads ``user``'s password from."""
-    return f"NATS_PASSWORD_{user.upper()}"
+    return f"NATS_PASSWORD_{user.upper().replace('-', '_')}"
 
 
-def authorization(password: Callable[[str], str], services: tuple[str, ...] = SERVICES) -> str:
+def authorization(password: Callable[[str], str], services: tuple[str, ...] = SERVICES,
+                  partners: tuple[Partner, ...] | None = None) -> str:
     """The ``authorization`` block; ``password(user)`` gives each user's password as
     the config should hold it (a quoted literal, or ``$VARIABLE``)."""
     lines = ["authorization {", "  users: ["]
-    for user in users(services):
+    for user in users(services, partners):
         head = f"    {{ user: {json.dumps(user.name)}, password: {password(user.name)}"
         if user.publish is None and user.subscribe is None:
             lines.append(head + " }")
@@ -139,7 +184,8 @@ jetstream {
   sync_interval: always
 }
 
-# Clients: a user per service, the board projection and the admin (set-up, the CLI).
+# Clients: a user per service, the board projection, the distributor, one per partner
+# (coalition.toml's [[partners]]; by default every organisation) and the admin (set-up, the CLI).
 # Each password comes from the node's NATS_PASSWORD_<USER>, which compose sets (see
 # compose.yaml); it must match the password inside that process's NATS URL. Keep them URL-safe (letters, digits, - and _) and not all digits:
 # an all-digit value would be read here as a number.
@@ -165,7 +211,8 @@ def compose_config() -> str:
     return COMPOSE_HEAD + authorization(from_environment) + COMPOSE_TAIL
 
 
-def embedded_config(port: int, monitor_port: int, store: str, passwords: Mapping[str, str]) -> str:
+def embedded_config(port: int, monitor_port: int, store: str, passwords: Mapping[str, str],
+                    partners: tuple[Partner, ...] | None = None) -> str:
     """The embedded server's nats.conf (passwords written in: the file is mode 0600)."""
     return f"""# written by coalition up; regenerated on every start
 listen: 127.0.0.1:{port}
@@ -176,4 +223,4 @@ jetstream {{
   store_dir: {json.dumps(store)}
   sync_interval: always
 }}
-{authorization(literal(passwords))}"""
+{authorization(literal(passwords), partners=partners)}"""

@@ -1,6 +1,7 @@
 """Set-up, done once before any service starts, by ``coalition up`` and ``coalition
 setup`` (compose's one-shot ``setup`` container): the shared stream, the board's
-tables, the organisations' API keys (hashes only) and the PostgreSQL roles."""
+tables, the organisations' API keys (hashes only), the PostgreSQL roles, and the
+sharing stream with a stream and consumer per configured partner (``events.partners``)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ import psycopg
 from coalition.roles import create_roles, grant_keys
 from events.migrate import ensure_stream
 from events.organisations import Coordinator, Organisation
-from events.stream import connect
+from events.partners import ensure_partners
+from events.sharing import Partner, load_partners
+from events.stream import connect, replicas
 from projections.board import schema as board_schema
 from services.accounts import sync_accounts
 from services.auth import store_keys
@@ -23,7 +26,8 @@ log = logging.getLogger("coalition.setup")
 
 def prepare(database_url: str, nats_url: str, organisations: tuple[Organisation, ...],
             keys: dict[str, str], roles: Mapping[str, str] | None = None,
-            coordinators: tuple[Coordinator, ...] = (), first_passwords: Mapping[str, str] | None = None) -> None:
+            coordinators: tuple[Coordinator, ...] = (), first_passwords: Mapping[str, str] | None = None,
+            partners: tuple[Partner, ...] | None = None) -> None:
     """Create what the processes share; idempotent, so every start may run it.
 
     ``database_url`` is the admin's. ``roles`` ({role: password}) are the PostgreSQL login
@@ -40,12 +44,14 @@ def prepare(database_url: str, nats_url: str, organisations: tuple[Organisation,
         else:
             log.warning("no PostgreSQL roles given: the processes must connect as the admin")
             board_schema.create(conn)
-    asyncio.run(_ensure_stream(nats_url))
+    asyncio.run(_ensure_stream(nats_url, load_partners() if partners is None else partners))
 
 
-async def _ensure_stream(url: str) -> None:
+async def _ensure_stream(url: str, partners: tuple[Partner, ...]) -> None:
     nc = await connect(url, "coalition-setup", persistent=False)
     try:
-        await ensure_stream(nc.jetstream())
+        js = nc.jetstream()
+        await ensure_stream(js)
+        await ensure_partners(js, partners, replicas())
     finally:
         await nc.close()

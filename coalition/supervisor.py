@@ -29,8 +29,10 @@ from coalition.roles import BOARD, ROLES, role_url
 from coalition.setup import prepare
 from events.organisations import load_coordinators, load_organisations
 from events.settings import SERVICES, api_keys, default_port, session_secret
+from events.sharing import load_partners
 from events.stream import without_password
 from projections.board.__main__ import run as run_board
+from projections.sharing.__main__ import run as run_distributor
 from services.__main__ import serve  # imported here so that forked children start warm
 from services.auth import new_key
 
@@ -61,7 +63,7 @@ class Platform:
         db_url, nats_url = self.engines.database_url, self.engines.nats_url
         prepare(db_url, nats_url, load_organisations(self.data_dir), secrets["api_keys"],
                 roles={role: pg[role] for role in ROLES}, coordinators=load_coordinators(self.data_dir),
-                first_passwords=secrets["coordinators"])
+                first_passwords=secrets["coordinators"], partners=load_partners(self.data_dir))
         log.info("engines ready in %.2fs", time.perf_counter() - began)
         base = dict(os.environ, COALITION_DATABASE_URL=db_url, COALITION_NATS_URL=nats_url,
                     COALITION_DATA_DIR=str(self.data_dir), PYTHONUNBUFFERED="1",
@@ -80,6 +82,10 @@ class Platform:
                          COALITION_NATS_URL=self.engines.nats_url_for(natsconf.BOARD))
         self.children.append(Child("board", run_board, [sys.executable, "-m", "projections.board"], board_env,
                                    self.data_dir / "logs" / "board.log", spawn=self.spawn))
+        distributor_env = dict(base, COALITION_NATS_URL=self.engines.nats_url_for(natsconf.DISTRIBUTOR))
+        del distributor_env["COALITION_DATABASE_URL"]  # it reads and writes NATS only
+        self.children.append(Child("distributor", run_distributor, [sys.executable, "-m", "projections.sharing"],
+                                   distributor_env, self.data_dir / "logs" / "distributor.log", spawn=self.spawn))
         for child in self.children:
             child.start()
         self._write_pids()
@@ -119,7 +125,7 @@ class Platform:
         nats = data.setdefault("nats", {})
         if "password" in nats:  # one user for everything, before per-user rights
             nats.clear()
-        for user in natsconf.user_names():
+        for user in natsconf.user_names(partners=load_partners(self.data_dir)):
             nats.setdefault(user, token_urlsafe(24))
         # the board's accounts: a first password for each, shown once (``coalition up``)
         passwords = data.setdefault("coordinators", {})

@@ -18,6 +18,7 @@ import yaml
 from coalition import natsconf
 from coalition.roles import BOARD, ROLES
 from events.settings import ENVIRONMENT, SERVICES, DatabaseParams, default_port
+from events.sharing import load_partners
 from events.stream import servers_and_credentials
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +39,11 @@ COMPOSE_INPUTS = {"COALITION_POSTGRES_PASSWORD",
 DATABASE_ROLE = {**{name: name for name in SERVICES}, "board": BOARD}
 
 #: Whose NATS user each process connects as.
-NATS_USER = {**{name: name for name in SERVICES}, "board": natsconf.BOARD, "setup": natsconf.ADMIN}
+NATS_USER = {**{name: name for name in SERVICES}, "board": natsconf.BOARD, "setup": natsconf.ADMIN,
+             "distributor": natsconf.DISTRIBUTOR}
+
+#: The partners' users: for their own clients, outside compose (``coalition subscribe``).
+PARTNER_USERS = {natsconf.partner_user_name(p.org) for p in load_partners()}
 
 
 @cache
@@ -319,7 +324,7 @@ def test_nats_conf_is_generated_from_the_configuration() -> None:
     for process, user in NATS_USER.items():
         _, named, _ = servers_and_credentials(interpolate(environment(process)["COALITION_NATS_URL"]))
         assert named == user, process
-    assert set(NATS_USER.values()) == set(natsconf.user_names())
+    assert set(NATS_USER.values()) | PARTNER_USERS == set(natsconf.user_names())
 
 
 def test_interpolation_defaults_agree() -> None:
