@@ -1,0 +1,226 @@
+"""Partners receive, through their own streams, exactly what the sharing policy grants them.
+
+On a real NATS server (embedded, as ``coalition up`` runs it): events of every TLP and
+audience are put on the shared log the way a service's relay does (``OrderedPublisher``
+into its own stream, which ``COALITION`` sources); the distributor runs in this process;
+each partner's stream, filled by the server's sourcing from ``SHARE``, must hold exactly
+the events ``events.sharing.entitled`` names, in log order, none twice. Then a partner
+added late is backfilled, a revoked one is emptied and stays empty, a replay starts
+again from a position, and a distributor that dies between publishing and
+acknowledging publishes nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from nats.js import JetStreamContext
+
+from contracts.campaigning import WinRecorded
+from contracts.envelope import CloudEvent
+from coalition.engines import EmbeddedNats
+from events import partners
+from events.migrate import ensure_stream
+from events.publish import Message, OrderedPublisher, message
+from events.settings import STREAM
+from events.sharing import SHARE_STREAM, Partner, entitled
+from events.stream import connect
+from projections.sharing.distributor import Distributor, Shared
+
+RMT = Partner(org="rmt", max_tlp="AMBER+STRICT", people=["rmt-jane"])
+FBU = Partner(org="fbu", max_tlp="GREEN")
+FORUM = Partner(org="forum", max_tlp="AMBER")
+BFAWU = Partner(org="bfawu", max_tlp="CLEAR")
+POLICY = (RMT, FBU, FORUM, BFAWU)
+PEOPLE = {"rmt-jane"}
+LATE = Partner(org="scg", max_tlp="AMBER+STRICT")
+
+TLPS = ["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"]
+AUDIENCES: list[list[str] | None] = [None, ["rmt"], ["fbu"], ["rmt", "fbu"], ["scg"], ["rmt-jane"], ["forum"]]
+
+
+@pytest.fixture
+def nats_url(tmp_path: Path) -> Iterator[str]:
+    server = EmbeddedNats(tmp_path)
+    url = server.start()
+    yield url
+    server.stop()
+
+
+def win(tlp: str, audience: list[str] | None) -> CloudEvent:
+    data = WinRecorded(org="momentum", occurred_at=datetime.now(UTC), tlp=tlp, audience=audience,  # type: ignore[arg-type]
+                       win_kind="other", summary=f"{tlp} for {audience}")
+    return CloudEvent(id=str(uuid.uuid4()), source="/services/momentum", type="win.recorded.v1",
+                      subject=str(uuid.uuid4()), time=datetime.now(UTC), tlp=data.tlp, data=data)
+
+
+class Log:
+    """The shared log as the movement's relay fills it, and what was put on it."""
+
+    def __init__(self, publisher: OrderedPublisher) -> None:
+        self.publisher = publisher
+        self.events: list[CloudEvent | None] = []
+
+    async def put(self, *events: CloudEvent | None) -> None:
+        """``None`` is a message that is not a shared event at all."""
+        position = await self.publisher.read_position()
+        batch: list[Message] = []
+        for i, event in enumerate(events, start=position.notification_id + 1):
+            if event is None:
+                batch.append(Message(i, "coalition.momentum.win.recorded", b"{not a cloudevent",
+                                     {"Nats-Msg-Id": f"momentum:{i}"}))
+            else:
+                batch.append(message("momentum", i, "coalition.momentum.win.recorded", event))
+        await self.publisher.publish(position, batch)
+        self.events += events
+
+    def entitled(self, partner: Partner, after: int = 0) -> list[str]:
+        """Ids of the events ``partner`` may receive, in log order (from log position ``after + 1``)."""
+        return [e.id for e in self.events[after:]
+                if e is not None and entitled(partner, e.tlp, e.data.audience, PEOPLE)]
+
+
+async def held(js: JetStreamContext, stream: str) -> list[str]:
+    """The CloudEvent ids a stream holds, in its order."""
+    import msgspec
+
+    info = await js.stream_info(stream)
+    out = []
+    for seq in range(info.state.first_seq, info.state.last_seq + 1) if info.state.messages else ():
+        out.append(msgspec.json.decode((await js.get_msg(stream, seq)).data)["id"])
+    return out
+
+
+async def settle(js: JetStreamContext, expected: dict[str, int], rounds: int = 500) -> None:
+    """Wait until each stream holds its expected number of messages (the server copies
+    asynchronously); then a little longer, so that a surplus would show."""
+    for _ in range(rounds):
+        counts = {s: (await js.stream_info(s)).state.messages for s in expected}
+        if all(counts[s] >= n for s, n in expected.items()):
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.3)
+
+
+@asynccontextmanager
+async def running(js_url: str, distributor: Distributor | None = None) -> AsyncIterator[Distributor]:
+    nc = await connect(js_url, "test-distributor", persistent=False)
+    dist = distributor or Distributor(nc, PEOPLE)
+    dist.nc, dist.js = nc, nc.jetstream(timeout=10)
+    stop = asyncio.Event()
+    task = asyncio.create_task(dist.run(stop))
+    try:
+        yield dist
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        await nc.close()
+
+
+async def platform_streams(url: str) -> tuple[JetStreamContext, Log]:
+    nc = await connect(url, "test-admin", persistent=False)
+    js = nc.jetstream()
+    await ensure_stream(js, ("momentum",))
+    await partners.ensure_partners(js, POLICY)
+    return js, Log(OrderedPublisher(nc, "momentum"))
+
+
+def every_combination() -> list[CloudEvent | None]:
+    events: list[CloudEvent | None] = [win(tlp, audience) for tlp, audience in itertools.product(TLPS, AUDIENCES)]
+    events.insert(7, None)  # one that is not a shared event: shared with no one, and the rest goes on
+    return events
+
+
+def test_each_partner_stream_holds_exactly_what_the_policy_grants(nats_url: str) -> None:
+    async def scenario() -> None:
+        js, log = await platform_streams(nats_url)
+        await log.put(*every_combination())
+        async with running(nats_url) as dist:
+            await settle(js, {p.stream: len(log.entitled(p)) for p in POLICY})
+            for partner in POLICY:
+                assert await held(js, partner.stream) == log.entitled(partner), partner.org
+            assert dist.rejected == 1
+            # AMBER to two organisations is one event on two subjects, not one per partner
+            assert len(await held(js, SHARE_STREAM)) < sum(len(log.entitled(p)) for p in POLICY)
+
+            # a partner added late is backfilled from the start of the log, within its policy
+            await partners.add(js, LATE)
+            await settle(js, {LATE.stream: len(log.entitled(LATE))})
+            assert await held(js, LATE.stream) == log.entitled(LATE)
+            assert log.entitled(LATE), "the late partner is entitled to something"
+
+            # a revoked partner's stream is purged, and nothing more is copied to it
+            await partners.revoke(js, FBU)
+            more = [win("GREEN", None), win("AMBER", ["rmt"])]
+            await log.put(*more)
+            await settle(js, {RMT.stream: len(log.entitled(RMT))})
+            assert await held(js, FBU.stream) == []
+            assert await held(js, RMT.stream) == log.entitled(RMT)
+
+            # replay from a log position: the stream starts again at the first event there
+            position = 20
+            await partners.replay(js, RMT, position)
+            await settle(js, {RMT.stream: len(log.entitled(RMT, after=position - 1))})
+            assert await held(js, RMT.stream) == log.entitled(RMT, after=position - 1)
+            states = {s.org: s for s in await partners.states(js, POLICY)}
+            assert not states["fbu"].active and states["rmt"].active
+
+    asyncio.run(scenario())
+
+
+class Killed(Exception):
+    """The process dies here."""
+
+
+class DiesAfterPublishing(Distributor):
+    """Stores its first batch on SHARE, then dies before acknowledging what it read."""
+
+    async def publish(self, shared: list[Shared]) -> None:
+        await super().publish(shared)
+        raise Killed
+
+
+class DiesMidBatch(Distributor):
+    """Sends half of an atomic batch, then dies before the commit."""
+
+    async def _publish_batch(self, batch: list[Shared]) -> None:
+        for i, item in enumerate(batch[: len(batch) // 2], start=1):
+            headers = dict(item.headers, **{"Nats-Batch-Id": "dead", "Nats-Batch-Sequence": str(i)})
+            if i == 1:
+                headers["Nats-Expected-Last-Sequence"] = str(self.checkpoint.share_seq)
+            await self.nc.publish(item.subject, item.payload, headers=headers)
+        raise Killed
+
+
+@pytest.mark.parametrize("dying", [DiesAfterPublishing, DiesMidBatch])
+def test_a_distributor_killed_mid_run_publishes_nothing_twice(nats_url: str, dying: type[Distributor]) -> None:
+    async def scenario() -> None:
+        js, log = await platform_streams(nats_url)
+        await log.put(*every_combination())
+        nc = await connect(nats_url, "test-dying", persistent=False)
+        first = dying(nc, PEOPLE)
+        with pytest.raises(Killed):
+            await asyncio.wait_for(first.run(asyncio.Event()), 20)
+        await nc.close()
+        await log.put(win("GREEN", None), win("AMBER", ["fbu", "rmt"]))
+        async with running(nats_url):
+            await settle(js, {p.stream: len(log.entitled(p)) for p in POLICY})
+            share = [(m.headers or {})["Nats-Msg-Id"] for m in
+                     [await js.get_msg(SHARE_STREAM, s) for s in
+                      range(1, (await js.stream_info(SHARE_STREAM)).state.last_seq + 1)]]
+            assert len(share) == len(set(share)), "an event published twice onto SHARE"
+            for partner in POLICY:
+                assert await held(js, partner.stream) == log.entitled(partner), partner.org
+            positions = [int((await js.get_msg(SHARE_STREAM, s)).headers[partners.POSITION])
+                         for s in range(1, len(share) + 1)]
+            assert positions == sorted(positions), "SHARE follows the log's order"
+            assert (await js.stream_info(STREAM)).state.last_seq == len(log.events)
+
+    asyncio.run(scenario())
