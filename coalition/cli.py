@@ -107,10 +107,12 @@ def cmd_status(args: argparse.Namespace) -> int:
         position = schema.position(conn)
         quarantined = schema.rejected(conn)
     try:
-        end: int | str = asyncio.run(asyncio.wait_for(_log_end(nats), timeout=5))
+        end, shared = asyncio.run(asyncio.wait_for(_log_end(nats), timeout=5))
     except Exception as exc:  # noqa: BLE001 - the board's own state is still worth showing
-        end = f"unknown ({exc or type(exc).__name__})"
+        end = shared = f"unknown ({exc or type(exc).__name__})"
     print(f"board position {position} (shared log ends at {end})")
+    print(f"distributor position {shared} (the log position of the last event on SHARE; "
+          "`coalition partners list` for each partner's stream)")
     if not quarantined:
         print("quarantined events: none")
         return 0
@@ -121,14 +123,26 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _log_end(nats_url: str) -> int:
-    """The last stream sequence of the shared log."""
+async def _log_end(nats_url: str) -> tuple[int, int | str]:
+    """The last stream sequence of the shared log, and how far the distributor has
+    put it on SHARE (its checkpoint: the last message there)."""
+    from nats.js.errors import NotFoundError
+
+    from events.partners import POSITION
     from events.settings import STREAM
+    from events.sharing import SHARE_PREFIX, SHARE_STREAM
     from events.stream import connect
 
     nc = await connect(nats_url, "coalition-status", persistent=False)
     try:
-        return int((await nc.jetstream().stream_info(STREAM)).state.last_seq)
+        js = nc.jetstream()
+        end = int((await js.stream_info(STREAM)).state.last_seq)
+        try:
+            last = await js.get_last_msg(SHARE_STREAM, f"{SHARE_PREFIX}.>")
+            shared: int | str = int((last.headers or {}).get(POSITION, "0"))
+        except NotFoundError:
+            shared = "0 (nothing shared yet)"
+        return end, shared
     finally:
         await nc.close()
 
@@ -374,7 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     default_dir = str(data_dir())
 
-    up = sub.add_parser("up", help="start the engines, the four services and the board projection",
+    up = sub.add_parser("up", help="start the engines, the four services, the board projection and the distributor",
                         description="Start embedded PostgreSQL and NATS JetStream (unless COALITION_DATABASE_URL / "
                                     f"COALITION_NATS_URL are set), the {', '.join(SERVICES)} services "
                                     "with their relays, and the board projection. Ctrl-C stops everything.")
@@ -430,6 +444,10 @@ def build_parser() -> argparse.ArgumentParser:
     nats_config.set_defaults(func=cmd_nats_config)
 
     _export_parser(sub, default_dir)
+
+    from coalition.partners_cli import add_parsers
+
+    add_parsers(sub, default_dir)
 
     bench = sub.add_parser("bench", help="run a benchmark against the stock approach (see python -m bench --help)",
                            description="Run one benchmark on its own embedded engines; options after the name "

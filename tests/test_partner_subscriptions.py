@@ -1,0 +1,215 @@
+"""Partners on the running platform: each holds only its own credentials, reads only its
+own stream, and receives there exactly what the policy grants it, whatever happens to
+the distributor.
+
+``coalition up`` runs the distributor like the board; set-up made ``SHARE`` and a stream
+``PARTNER_<ORG>`` per partner (by default every organisation, up to AMBER+STRICT).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import threading
+import time
+
+import msgspec
+import pytest
+from nats.js.api import AckPolicy, ConsumerConfig
+
+from coalition import natsconf
+from contracts import decode_envelope
+from events.partners import POSITION, durable
+from events.pull import PullConsumer
+from events.settings import STREAM
+from events.sharing import SHARE_STREAM, entitled, load_partners, partner_stream
+from tests.bodies import ATTACK
+from tests.conftest import Running
+from tests.test_nats_rights import as_user, run
+
+pytestmark = pytest.mark.usefixtures("platform")
+
+
+def attack(tlp: str, audience: list[str] | None = None, summary: str = "Suspended for a picket-line photo") -> dict:
+    body = dict(ATTACK, tlp=tlp, summary=summary)
+    if audience is not None:
+        body["audience"] = audience
+    return body
+
+
+def report(platform: Running, body: dict, org: str = "momentum") -> str:
+    resp = platform.post(org, "momentum", "/v1/attacks", body)
+    assert resp.status_code == 201, resp.text
+    return resp.json()["id"]
+
+
+async def messages(js, stream: str) -> list:  # noqa: ANN001
+    info = await js.stream_info(stream)
+    if not info.state.messages:
+        return []
+    return [await js.get_msg(stream, s) for s in range(info.state.first_seq, info.state.last_seq + 1)]
+
+
+async def shared_up_to_the_end(platform: Running, rounds: int = 1000) -> None:
+    """Wait until the distributor has read the whole log and the server has copied SHARE
+    into every partner's stream."""
+    import nats
+
+    nc = await nats.connect(platform.nats_url)
+    js = nc.jetstream()
+    try:
+        for _ in range(rounds):
+            end = (await js.stream_info(STREAM)).state.last_seq
+            consumer = await js.consumer_info(STREAM, "distributor")
+            lags = [s.lag for p in load_partners(platform.data_dir)
+                    for s in (await js.stream_info(p.stream)).sources or []]
+            if consumer.ack_floor and consumer.ack_floor.stream_seq >= end and not any(lags):
+                await asyncio.sleep(0.5)
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError("the distributor did not catch up with the log")
+    finally:
+        await nc.close()
+
+
+def test_every_partner_receives_exactly_its_share_though_the_distributor_is_killed(platform: Running) -> None:
+    """Organisations report attacks of every marking while the distributor is killed
+    (SIGKILL) twice; the supervisor restarts it. Afterwards SHARE holds each event's class
+    once, and each partner's stream holds exactly the events of the whole log it is
+    entitled to, in log order, none twice."""
+    bodies = [attack(tlp, audience) for tlp in ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED")
+              for audience in (None, ["rmt"], ["fbu"], ["rmt", "fbu"], ["forum"])]
+    bodies = [b for b in bodies if not (b["tlp"] == "AMBER+STRICT" and len(b.get("audience") or []) != 1)]
+    done = threading.Event()
+
+    def publish() -> None:
+        for _ in range(4):
+            for body in bodies:
+                report(platform, body)
+        done.set()
+
+    writer = threading.Thread(target=publish)
+    writer.start()
+    def pid() -> int:
+        return json.loads((platform.data_dir / "pids.json").read_text())["distributor"]
+
+    for _ in range(2):
+        time.sleep(0.5)
+        killed = pid()
+        platform.child("distributor").kill()
+        deadline = time.monotonic() + 30
+        while pid() == killed and time.monotonic() < deadline:
+            time.sleep(0.05)
+    writer.join()
+    assert done.is_set()
+
+    async def scenario() -> None:
+        import nats
+
+        await shared_up_to_the_end(platform)
+        nc = await nats.connect(platform.nats_url)
+        js = nc.jetstream()
+        try:
+            log = []
+            for msg in await messages(js, STREAM):
+                try:
+                    log.append(decode_envelope(msg.data))
+                except msgspec.ValidationError:
+                    pass  # not a shared event: shared with no one
+            share = await messages(js, SHARE_STREAM)
+            ids = [m.headers["Nats-Msg-Id"] for m in share]
+            assert len(ids) == len(set(ids)), "an event's class published twice onto SHARE"
+            positions = [int(m.headers[POSITION]) for m in share]
+            assert positions == sorted(positions)
+            for partner in load_partners(platform.data_dir):
+                held = [msgspec.json.decode(m.data)["id"] for m in await messages(js, partner.stream)]
+                assert held == [e.id for e in log if entitled(partner, e.tlp, e.data.audience)], partner.org
+        finally:
+            await nc.close()
+
+    run(scenario())
+
+
+def test_a_partner_reads_its_own_stream_and_nothing_else(platform: Running) -> None:
+    """bfawu's user fetches and acks through its own consumer; the server refuses it the
+    shared log, SHARE, another partner's stream, a consumer of its own making, and any
+    publication."""
+    report(platform, attack("CLEAR", summary="Open to every partner"))
+
+    async def scenario() -> None:
+        await shared_up_to_the_end(platform)
+        stream, rmt = partner_stream("bfawu"), partner_stream("rmt")
+        async with as_user(platform, natsconf.partner_user_name("bfawu")) as bfawu:
+            pump = PullConsumer(bfawu.nc, stream, durable("bfawu"), batch=10)
+            await pump.start()
+            got = await pump.next_batch(timeout=10)
+            assert got and all(m.subject.startswith(("share.all.", "share.org.bfawu.")) for m in got)
+            await got[-1].ack()
+            await pump.stop()
+            await bfawu.nc.request(f"$JS.API.CONSUMER.INFO.{stream}.{durable('bfawu')}", b"", timeout=2)
+            assert not bfawu.errors
+
+            await bfawu.refused(bfawu.js.get_last_msg(STREAM, "coalition.>"), f"$JS.API.STREAM.MSG.GET.{STREAM}")
+            await bfawu.refused(bfawu.js.get_last_msg(SHARE_STREAM, "share.>"),
+                                f"$JS.API.STREAM.MSG.GET.{SHARE_STREAM}")
+            await bfawu.refused(bfawu.js.stream_info(SHARE_STREAM), f"$JS.API.STREAM.INFO.{SHARE_STREAM}")
+            await bfawu.refused(bfawu.nc.request(f"$JS.API.CONSUMER.MSG.NEXT.{rmt}.rmt", b'{"batch":1}', timeout=1),
+                                f"$JS.API.CONSUMER.MSG.NEXT.{rmt}.rmt")
+            await bfawu.refused(bfawu.js.add_consumer(stream, ConsumerConfig(
+                name="wide", durable_name="wide", ack_policy=AckPolicy.NONE, filter_subject="share.>")),
+                f"$JS.API.CONSUMER.CREATE.{stream}.wide.share.>")
+            await bfawu.refused(bfawu.js.add_consumer(STREAM, ConsumerConfig(
+                durable_name="spy", ack_policy=AckPolicy.NONE)), f"$JS.API.CONSUMER.DURABLE.CREATE.{STREAM}.spy")
+            for subject in ("coalition.forum.win.recorded", "share.all.green.attack.reported.v1"):
+                await bfawu.nc.publish(subject, b"{}")
+                await bfawu.violation(subject)
+            await bfawu.nc.subscribe("share.>")
+            await bfawu.violation('subscription to "share.>"')
+
+    run(scenario())
+
+
+def subscribe(platform: Running, org: str, limit: int) -> list[dict]:
+    proc = subprocess.run([sys.executable, "-m", "coalition.cli", "subscribe", "--org", org, "--json",
+                           "--limit", str(limit), "--data-dir", str(platform.data_dir)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    return [json.loads(line) for line in proc.stdout.splitlines()]
+
+
+def test_the_partner_client_prints_what_arrives_and_resumes_after_a_restart(platform: Running) -> None:
+    """rmt's client prints everything its stream holds, stops; two more events arrive;
+    started again, it prints those two and nothing it printed before."""
+    first = report(platform, attack("AMBER", ["rmt"], summary="For the RMT and the forum"))
+    run(shared_up_to_the_end(platform))
+
+    async def count() -> int:
+        import nats
+
+        nc = await nats.connect(platform.nats_url)
+        try:
+            return (await nc.jetstream().stream_info(partner_stream("rmt"))).state.messages
+        finally:
+            await nc.close()
+
+    before = subscribe(platform, "rmt", run_value(count()))
+    assert before[-1]["subject"] == first and before[-1]["tlp"] == "AMBER"
+    later = [report(platform, attack("GREEN", summary=f"Later {i}")) for i in range(2)]
+    report(platform, attack("AMBER", ["fbu"], summary="Not for the RMT"))
+    run(shared_up_to_the_end(platform))
+    after = subscribe(platform, "rmt", 2)
+    assert [e["subject"] for e in after] == later
+    assert not {e["id"] for e in after} & {e["id"] for e in before}
+
+    lines = subprocess.run([sys.executable, "-m", "coalition.cli", "status", "--data-dir", str(platform.data_dir)],
+                           capture_output=True, text=True, timeout=60, check=True).stdout
+    assert "distributor position" in lines
+    listed = subprocess.run([sys.executable, "-m", "coalition.cli", "partners", "list", "--data-dir",
+                             str(platform.data_dir)], capture_output=True, text=True, timeout=60, check=True).stdout
+    assert any(line.split()[:1] == ["rmt"] and "active" in line for line in listed.splitlines())
+
+
+def run_value(coro):  # noqa: ANN001, ANN201
+    return asyncio.run(coro)
