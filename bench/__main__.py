@@ -12,6 +12,7 @@ BENCHES = {
     "latency": "publisher 201 → visible through GET /api/board, at a steady rate: p50/p95/p99",
     "rebuild": "board rebuild events/s vs the stock eventsourcing ProjectionRunner",
     "fanout": "S durable subscribers of the shared log: p99 lag, nothing lost",
+    "partners": "P partners each on its own stream and user, fed by the distributor and SHARE: p99 delay",
     "startup": "seconds from `coalition up` to ready, and resident memory of all its processes",
     "asof": "the board as of any position of a long log, from its snapshots and log: seconds per query",
 }

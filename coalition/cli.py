@@ -452,7 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="run a benchmark against the stock approach (see python -m bench --help)",
                            description="Run one benchmark on its own embedded engines; options after the name "
                                        "are the benchmark's own (e.g. --quick).")
-    bench.add_argument("name", choices=["ingest", "latency", "rebuild", "fanout", "startup"])
+    bench.add_argument("name", choices=["ingest", "latency", "rebuild", "fanout", "partners", "startup"])
     bench.add_argument("options", nargs=argparse.REMAINDER, help="the benchmark's options")
     bench.set_defaults(func=cmd_bench)
     return parser

@@ -45,3 +45,19 @@ def test_fanout_options_from_the_command_line() -> None:
     assert (quick.subscribers, quick.rate, quick.seconds, quick.runs) == (10, 100.0, 2.0, 1)
     assert quick.ack == "all" and quick.modes == MODES
     assert parse(["--only", "ordered"]).modes == ("ordered",)
+
+
+def test_partners_quick_delivers_everything_once_through_the_partners_streams() -> None:
+    """100 partners in full; here 5, each with its own NATS user, stream and durable, fed
+    by the real distributor through SHARE: every event reaches every partner once."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "partners", "--quick"],
+        check=False, cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    figures = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert figures["bench"] == "partners"
+    assert figures["published"] > 0 and figures["delivered"] == figures["expected"] == 5 * figures["published"]
+    assert figures["lost"] == 0 and figures["duplicates"] == 0, figures
+    assert figures["p99_ms"] > 0

@@ -1,0 +1,307 @@
+"""partners: fan-out through the partners' own streams → p99 publish-to-receipt delay,
+nothing lost, nothing twice.
+
+**What runs.** P partners (``--partners``, default 100) are configured in a fresh data
+folder's ``coalition.toml``, so the embedded NATS server starts with a user per partner
+(``partner-bench-NNN``, ``coalition.natsconf``) and set-up makes ``SHARE`` and a stream
+``PARTNER_BENCH_NNN`` per partner, each sourcing ``SHARE`` through the partner's filters
+(``events.partners``). The real distributor runs as its own process
+(``python -m projections.sharing``, with its own NATS user), reading ``COALITION`` once and
+publishing each event once onto ``SHARE``; the **server** copies it into the P partner
+streams. Each partner connects with its **own credentials** and reads its own stream
+through its own durable pull consumer (``events.pull.PullConsumer``, acking each
+message), decoding each CloudEvent, as ``coalition subscribe`` does. Partners are spread
+over ``--workers`` processes.
+
+**Measure.** A publisher puts GREEN ``AttackReported`` CloudEvents on the shared log the
+way a relay does (its own stream ``LOG_BENCH``, sourced into ``COALITION``) at a steady
+rate R for T seconds. The CloudEvent's ``time`` is taken just before the publish and
+travels unchanged through the distributor and the sourcing, so each partner's delay is
+receipt − ``time``: publish, copy into ``COALITION``, the distributor, ``SHARE``, the
+server's copy into the partner's stream, delivery. Lost = P × published − distinct
+events received (by CloudEvent id); duplicates are counted per partner.
+
+What limits it on a 2-core machine: every event is stored P + 3 times with
+``sync_interval: always`` (``LOG_BENCH``, ``COALITION``, ``SHARE``, each partner's stream)
+and delivered P times, so P=100 at R=500/s is 50,000 stored and delivered messages a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from array import array
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.common import console, engines, percentile, report
+from bench.fanout.cpu import process_cpu
+from bench.fanout.options import SUBJECT
+from bench.fanout.runner import bench_log, drop_bench_log
+from bench.fanout.workers import run_loop
+from contracts import CloudEvent, decode_envelope, encode_envelope
+from contracts.attacks import AttackReported
+from contracts.base import Target
+from events.migrate import ensure_stream
+from events.partners import durable, ensure_partners
+from events.sharing import Partner, load_partners, partner_stream
+from events.stream import connect, with_credentials
+
+TARGET_P99_MS = 1000.0
+
+
+def configure(root: Path, count: int) -> None:
+    """``coalition.toml`` with ``count`` partner organisations, each a partner up to GREEN."""
+    orgs = [f"bench-{i:03d}" for i in range(count)]
+    lines = []
+    for org in orgs:
+        lines += ["[[organisations]]", f'id = "{org}"', f'name = "Bench partner {org}"', 'kind = "union"',
+                  'service = "momentum"', ""]
+    for org in orgs:
+        lines += ["[[partners]]", f'org = "{org}"', 'max_tlp = "GREEN"', ""]
+    (root / "coalition.toml").write_text("\n".join(lines))
+
+
+def envelope(run_id: str, i: int) -> bytes:
+    """Event ``i`` of a run; its ``time`` is the moment it is sent."""
+    now = datetime.now(UTC)
+    data = AttackReported(org="momentum", occurred_at=now, attack_kind="suspension",
+                          targets=[Target(kind="member", ref=str(uuid.uuid4()))],
+                          summary=f"partners bench event {i}", severity="medium", region="London")
+    return encode_envelope(CloudEvent(id=str(uuid.uuid4()), source=f"/bench/partners/{run_id}",
+                                      type="attack.reported.v1", subject=str(uuid.uuid4()), time=now,
+                                      tlp=data.tlp, data=data))
+
+
+async def publish(js: Any, run_id: str, rate: float, seconds: float) -> int:
+    count = int(rate * seconds)
+    futures = []
+    t0 = time.monotonic()
+    for i in range(count):
+        delay = t0 + i / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        futures.append(await js.publish_async(SUBJECT, envelope(run_id, i)))
+    acks = await asyncio.gather(*futures, return_exceptions=True)
+    failed = [a for a in acks if isinstance(a, BaseException)]
+    if failed:
+        raise RuntimeError(f"{len(failed)} publishes failed, first: {failed[0]!r}")
+    return len(acks)
+
+
+class Reader:
+    """One partner: its own connection, its own stream, its own durable."""
+
+    def __init__(self, org: str, url: str, run_id: str) -> None:
+        self.org, self.url, self.run_id = org, url, run_id
+        self.source = f"/bench/partners/{run_id}"
+        self.ids: set[str] = set()
+        self.lags = array("d")
+        self.duplicates = 0
+        self.pump: Any = None
+        self.nc: Any = None
+
+    async def start(self) -> None:
+        from events.pull import PullConsumer
+
+        self.nc = await connect(self.url, f"bench-{self.org}")
+        self.pump = PullConsumer(self.nc, partner_stream(self.org), durable(self.org), batch=256,
+                                 heartbeat=5.0, on_message=self.on_message)
+        await self.pump.start()
+
+    async def on_message(self, msg: Any) -> None:
+        now = datetime.now(UTC)
+        event = decode_envelope(msg.data)
+        await msg.ack()
+        if event.source != self.source:
+            return  # an earlier run's event
+        if event.id in self.ids:
+            self.duplicates += 1
+            return
+        self.ids.add(event.id)
+        self.lags.append((now - event.time).total_seconds() * 1000)
+
+    async def stop(self) -> None:
+        await self.pump.stop()
+        await self.nc.close()
+
+
+def _worker(conn: Any, readers: list[tuple[str, str]], run_id: str, drain: float) -> None:
+    async def serve() -> None:
+        group = [Reader(org, url, run_id) for org, url in readers]
+        sem = asyncio.Semaphore(20)
+
+        async def start(r: Reader) -> None:
+            async with sem:
+                await r.start()
+
+        await asyncio.gather(*(start(r) for r in group))
+        cpu0 = process_cpu()
+        conn.send("ready")
+        expected = await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+        deadline = time.monotonic() + drain
+        while time.monotonic() < deadline and not all(len(r.ids) >= expected for r in group):
+            await asyncio.sleep(0.05)
+        cpu = process_cpu() - cpu0
+        await asyncio.gather(*(r.stop() for r in group), return_exceptions=True)
+        lags = array("d")
+        for r in group:
+            lags.extend(r.lags)
+        conn.send({"lags": lags.tobytes(), "distinct": sum(len(r.ids) for r in group),
+                   "duplicates": sum(r.duplicates for r in group),
+                   "complete": sum(1 for r in group if len(r.ids) >= expected), "cpu_s": cpu})
+
+    try:
+        run_loop(serve(), "uvloop")
+    except BaseException as exc:
+        conn.send(f"error: {exc!r}")
+        raise
+
+
+async def run_once(admin_url: str, urls: dict[str, str], opts: argparse.Namespace, run: int) -> dict[str, Any]:
+    run_id = f"{run}-{uuid.uuid4().hex[:8]}"
+    orgs = sorted(urls)
+    ctx = mp.get_context("spawn")
+    workers = []
+    for k in range(max(1, opts.workers)):
+        parent, child = ctx.Pipe()
+        mine = [(org, urls[org]) for org in orgs[k::max(1, opts.workers)]]
+        proc = ctx.Process(target=_worker, args=(child, mine, run_id, opts.drain_timeout), daemon=True)
+        proc.start()
+        workers.append((parent, proc))
+    loop = asyncio.get_running_loop()
+
+    async def answer(conn: Any, timeout: float) -> Any:
+        if not await loop.run_in_executor(None, conn.poll, timeout):
+            raise TimeoutError("a partners worker did not answer")
+        got = conn.recv()
+        if isinstance(got, str) and got.startswith("error"):
+            raise RuntimeError(got)
+        return got
+
+    nc = await connect(admin_url, "bench-partners-publisher", persistent=False)
+    try:
+        for conn, _ in workers:
+            await answer(conn, 180)
+        published = await publish(nc.jetstream(timeout=30), run_id, opts.rate, opts.seconds)
+        for conn, _ in workers:
+            conn.send(published)
+        results = [await answer(conn, opts.drain_timeout + 120) for conn, _ in workers]
+    finally:
+        await nc.close()
+        for _, proc in workers:
+            proc.join(10)
+            if proc.is_alive():
+                proc.kill()
+    lags = array("d")
+    for r in results:
+        part = array("d")
+        part.frombytes(r["lags"])
+        lags.extend(part)
+    values = lags.tolist()
+    return {"published": published, "expected": published * len(orgs),
+            "delivered": sum(r["distinct"] for r in results),
+            "lost": published * len(orgs) - sum(r["distinct"] for r in results),
+            "duplicates": sum(r["duplicates"] for r in results),
+            "complete_partners": sum(r["complete"] for r in results),
+            "p50_ms": round(percentile(values, 50), 1), "p95_ms": round(percentile(values, 95), 1),
+            "p99_ms": round(percentile(values, 99), 1), "max_ms": round(max(values, default=0.0), 1),
+            "subscriber_cpu_s": round(sum(r["cpu_s"] for r in results), 2)}
+
+
+async def prepare(admin_url: str, partners: tuple[Partner, ...]) -> None:
+    nc = await connect(admin_url, "bench-partners-setup", persistent=False)
+    try:
+        js = nc.jetstream(timeout=60)
+        await ensure_stream(js)
+        await bench_log(js)
+        await ensure_partners(js, partners)
+    finally:
+        await nc.close()
+
+
+async def finish(admin_url: str) -> None:
+    nc = await connect(admin_url, "bench-partners-teardown", persistent=False)
+    try:
+        await drop_bench_log(nc.jetstream(timeout=30))
+    finally:
+        await nc.close()
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench partners", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--partners", type=int, default=100, help="P partners, each its own user and stream (default 100)")
+    p.add_argument("--rate", type=float, default=500.0, help="events/s published (default 500)")
+    p.add_argument("--seconds", type=float, default=10.0, help="seconds of publishing (default 10)")
+    p.add_argument("--runs", type=int, default=1, help="runs (default 1)")
+    p.add_argument("--workers", type=int, default=2, help="processes for the partners (default 2)")
+    p.add_argument("--drain-timeout", type=float, default=180.0,
+                   help="seconds to wait after publishing for every partner to get everything")
+    p.add_argument("--quick", action="store_true", help="smoke run: P=5, R=50, T=2")
+    a = p.parse_args(argv)
+    if a.quick:
+        a.partners, a.rate, a.seconds, a.runs, a.workers = 5, 50.0, 2.0, 1, 1
+    if a.partners < 1 or a.rate <= 0 or a.seconds <= 0 or a.runs < 1:
+        p.error("partners, rate, seconds and runs must be positive")
+    return a
+
+
+def main(argv: list[str]) -> int:
+    opts = parse(argv)
+    if os.environ.get("COALITION_NATS_URL"):
+        sys.exit("bench partners configures its own partners' users: run it on the embedded engines")
+    with tempfile.TemporaryDirectory(prefix="coalition-bench-partners-") as tmp:
+        root = Path(tmp)
+        configure(root, opts.partners)
+        with engines(root) as eng:
+            assert eng.nats is not None
+            partners = load_partners(root)
+            asyncio.run(prepare(eng.nats_url, partners))
+            from coalition.natsconf import DISTRIBUTOR, partner_user_name
+
+            urls = {p.org: with_credentials(eng.nats.url, partner_user_name(p.org),
+                                            eng.nats.passwords[partner_user_name(p.org)]) for p in partners}
+            env = dict(os.environ, COALITION_NATS_URL=eng.nats_url_for(DISTRIBUTOR), COALITION_DATA_DIR=str(root),
+                       COALITION_LOG_LEVEL="WARNING")
+            distributor = subprocess.Popen([sys.executable, "-m", "projections.sharing"], env=env)
+            try:
+                runs = []
+                for run in range(opts.runs):
+                    r = run_loop(run_once(eng.nats_url, urls, opts, run), "uvloop")
+                    console.print(f"run {run + 1}/{opts.runs}: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, "
+                                  f"max {r['max_ms']} ms, lost {r['lost']}, dup {r['duplicates']}", soft_wrap=True)
+                    runs.append(r)
+                asyncio.run(finish(eng.nats_url))
+            finally:
+                distributor.terminate()
+                distributor.wait(15)
+    worst = max(runs, key=lambda r: r["p99_ms"])
+    figures = {"partners": opts.partners, "rate": opts.rate, "seconds": opts.seconds, "runs": opts.runs,
+               "workers": opts.workers, "cpus": os.cpu_count(),
+               "published": sum(r["published"] for r in runs), "expected": sum(r["expected"] for r in runs),
+               "delivered": sum(r["delivered"] for r in runs), "lost": sum(r["lost"] for r in runs),
+               "duplicates": sum(r["duplicates"] for r in runs),
+               "p50_ms": worst["p50_ms"], "p95_ms": worst["p95_ms"], "p99_ms": worst["p99_ms"],
+               "max_ms": max(r["max_ms"] for r in runs), "target_p99_ms": TARGET_P99_MS, "per_run": runs}
+    rows = [
+        ("setup", f"P={opts.partners} R={opts.rate:g}/s T={opts.seconds:g}s",
+         f"{opts.runs} run(s), {opts.workers} worker process(es); each partner its own user, stream, durable"),
+        ("delivered", f"{figures['delivered']:,}", f"expected {figures['expected']:,} (P × published)"),
+        ("lost", str(figures["lost"]), "goal: 0"),
+        ("duplicates", str(figures["duplicates"]), "goal: 0"),
+        ("delay p50", f"{figures['p50_ms']} ms", "publish → partner's receipt, through distributor and SHARE"),
+        ("delay p95", f"{figures['p95_ms']} ms", ""),
+        ("delay p99", f"{figures['p99_ms']} ms", "the worst run's"),
+        ("delay max", f"{figures['max_ms']} ms", ""),
+    ]
+    report("partners", rows, figures)
+    return 0 if figures["lost"] == 0 and figures["duplicates"] == 0 else 1
