@@ -296,8 +296,9 @@ def main(argv: list[str]) -> int:
         ("setup", f"P={opts.partners} R={opts.rate:g}/s T={opts.seconds:g}s",
          f"{opts.runs} run(s), {opts.workers} worker process(es); each partner its own user, stream, durable"),
         ("delivered", f"{figures['delivered']:,}", f"expected {figures['expected']:,} (P × published)"),
-        ("lost", str(figures["lost"]), "goal: 0"),
-        ("duplicates", str(figures["duplicates"]), "goal: 0"),
+        ("lost", str(figures["lost"]), "not received within --drain-timeout; goal: 0"),
+        ("duplicates", str(figures["duplicates"]), "received again (a consumer redelivers what was not acked "
+                                                   "within its ack_wait); goal: 0"),
         ("delay p50", f"{figures['p50_ms']} ms", "publish → partner's receipt, through distributor and SHARE"),
         ("delay p95", f"{figures['p95_ms']} ms", ""),
         ("delay p99", f"{figures['p99_ms']} ms", "the worst run's"),
