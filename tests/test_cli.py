@@ -26,7 +26,9 @@ def test_up_demo_then_stop_then_up_again_keeps_everything(tmp_path: Path) -> Non
         assert stat.S_IMODE((data / "secrets.json").stat().st_mode) == 0o600
         secrets = json.loads((data / "secrets.json").read_text())
         assert set(secrets["api_keys"]) >= {"momentum", "scg", "rmt", "forum"}
-        assert set(secrets["nats"]) == {"admin", "board", "forum", "momentum", "scg", "unions"}
+        assert set(secrets["nats"]) == {"admin", "board", "forum", "momentum", "scg", "unions", "distributor",
+                                        *(f"partner-{org}" for org in ("momentum", "scg", "rmt", "fbu", "bfawu",
+                                                                       "forum"))}
         assert not any(password in endpoints["nats"] for password in secrets["nats"].values())
 
         # the demo reports its figures once it has driven the scenario
