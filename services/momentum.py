@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from services.api.attacks import AttackController
 from services.api.campaigns import ActionController, WinController
-from services.api.casework import CaseController
+from services.api.casework import CaseController, CaseFileController
 from services.api.groups import GroupController
 from services.api.motions import MotionController
 from services.application import MovementApp
@@ -24,5 +24,5 @@ SERVICE = Service(
     title="Momentum: the movement's publishing service",
     application=MomentumApp,
     controllers=(AttackController, ActionController, WinController, GroupController, MotionController,
-                 CaseController),
+                 CaseController, CaseFileController),
 )

@@ -38,7 +38,7 @@ READS = {"getBoard": {"200", "400", "401", "429", "503"}, "getItemTimeline": {"2
          "listDecisions": {"200", "401", "429", "503"}, "getDecision": {"200", "400", "401", "404", "429", "503"},
          "boardEvents": {"200", "400", "401", "429", "503"}}
 #: The longest a service's run may take.
-RUN_WITHIN = 120
+RUN_WITHIN = 300
 
 
 def item_ids(platform: Running) -> dict[str, dict[str, str]]:

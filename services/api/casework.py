@@ -123,6 +123,14 @@ class CaseController(Controller):
         case = await in_thread(application(request).close_case, caller.id, case_id, data)
         return await commit(request, Accepted(id=case_id, version=case.version), case)
 
+
+class CaseFileController(Controller):
+    """The case read by a caseworker it names: apart from the commands, as it takes no
+    Idempotency-Key and no organisation's key, only the person's own account."""
+
+    path = "/v1/cases"
+    tags = ["casework"]
+
     @get("/{case_id:str}", operation_id="readCase", responses=READS_ITEM, security=CASEWORKER_REQUIRED,
          dependencies={"person": Provide(caseworker)})
     async def read(self, request: Request, person: Account, case_id: str) -> CaseFile:
