@@ -4,7 +4,9 @@
 The partners themselves are configuration (``[[partners]]`` in ``coalition.toml``; by
 default every organisation): their NATS users are generated from it when the engines
 start. These commands change what a configured partner's stream receives, through
-``events.partners``; they act on the NATS server directly with the admin's user.
+``events.partners``; they act on the NATS server directly with the admin's user, then
+have the forum record the change on the log (``coalition.partner_record``: why in that
+order, and how a re-run records it once).
 """
 
 from __future__ import annotations
@@ -38,9 +40,11 @@ def cmd_partners(args: argparse.Namespace) -> int:
 
 
 async def _partners(args: argparse.Namespace, folder: Path, nats_url: str) -> int:
+    from coalition.partner_record import ForumRecord, NotRecorded, idempotency_key, stream_made
     from events import partners
     from events.stream import connect, replicas
 
+    forum = ForumRecord.of(folder) if args.action != "list" else None
     nc = await connect(nats_url, "coalition-partners", persistent=False)
     js = nc.jetstream(timeout=10)
     try:
@@ -52,20 +56,34 @@ async def _partners(args: argparse.Namespace, folder: Path, nats_url: str) -> in
                 print(f"{p.org:<12} {p.max_tlp:<13} {p.stream:<20} {shown:<8} {state.messages:>9} {state.delivered:>9}")
             return 0
         partner = _partner(folder, args.org)
-        if args.action == "add":
-            states = await partners.states(js, (partner,))
-            if states[0].active:
-                print(f"{partner.org}: already receiving ({partner.stream}); `replay` to start again")
-                return 0
-            await partners.add(js, partner, replicas=replicas())
-            print(f"{partner.org}: {partner.stream} sources everything it may receive, from the start of the log")
-        elif args.action == "revoke":
-            await partners.revoke(js, partner)
-            print(f"{partner.org}: revoked; {partner.stream} sources nothing and was purged")
-        else:
-            start = await partners.replay(js, partner, args.position, replicas=replicas())
-            print(f"{partner.org}: {partner.stream} sources again from log position {args.position} "
-                  f"(SHARE seq {start}); its consumer starts at the beginning")
+        assert forum is not None
+        try:
+            await forum.check(partner.org)  # before anything changes: see coalition.partner_record
+            if args.action == "add":
+                change, position = "added", None
+                states = await partners.states(js, (partner,))
+                if states[0].active:
+                    print(f"{partner.org}: already receiving ({partner.stream}); `replay` to start again")
+                else:
+                    await partners.add(js, partner, replicas=replicas())
+                    print(f"{partner.org}: {partner.stream} sources everything it may receive, from the start of the log")
+            elif args.action == "revoke":
+                change, position = "revoked", None
+                await partners.revoke(js, partner)
+                print(f"{partner.org}: revoked; {partner.stream} sources nothing and was purged")
+            else:
+                change, position = "replayed", args.position
+                start = await partners.replay(js, partner, args.position, replicas=replicas())
+                print(f"{partner.org}: {partner.stream} sources again from log position {args.position} "
+                      f"(SHARE seq {start}); its consumer starts at the beginning")
+            body = {"change": change, "from_position": position, **({"note": args.note} if args.note else {})}
+            key = idempotency_key(partner.org, change, position, await stream_made(js, partner))
+            recorded = await forum.record(partner.org, body, key)
+        except NotRecorded as exc:
+            print(f"coalition partners {args.action} {partner.org}: {exc}", file=sys.stderr)
+            return 1
+        print(f"{partner.org}: recorded on the log as partner.changed ({change}), attributed to the forum "
+              f"(partnership {recorded['id']}, change {recorded['version']})")
         return 0
     finally:
         await nc.close()
@@ -79,11 +97,15 @@ def add_parsers(sub: argparse._SubParsersAction, default_dir: str) -> None:
         description="Partners are coalition.toml's [[partners]] (org, max_tlp, people; by default every "
                     "organisation up to AMBER+STRICT). Each has a stream PARTNER_<ORG> that sources what it may "
                     "receive from SHARE. add: (re)make it, backfilled from the start of the log; revoke: stop the "
-                    "sourcing and purge it; replay: start it again from a log position.")
+                    "sourcing and purge it; replay: start it again from a log position. Each change is then "
+                    "recorded on the log (partner.changed) by the running forum, with the forum's key; if the "
+                    "forum is not running nothing is changed, and if it goes away before recording, the command "
+                    "exits 1: run it again to record the change (once).")
     parser.add_argument("action", choices=["list", "add", "revoke", "replay"])
     parser.add_argument("org", nargs="?", help="the partner (not for list)")
     parser.add_argument("--from", dest="position", type=int, default=1, metavar="POSITION",
                         help="replay: the shared log's position (COALITION sequence) to start from (default 1)")
+    parser.add_argument("--note", default=None, help="why, recorded with the change (the same on a re-run)")
     running_platform(parser, default_dir)
     parser.set_defaults(func=_checked)
 

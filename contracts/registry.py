@@ -26,6 +26,7 @@ from contracts.forum import (
     TaskDone,
 )
 from contracts.movement import CaseOpened, CaseProgressed, GroupRegistered
+from contracts.partners import PartnerChanged
 from contracts.industrial import (
     BallotResult,
     DisputeDeclared,
@@ -43,6 +44,8 @@ CONTRACTS: tuple[type[Contract], ...] = (
     DecisionProposed, DecisionPositionTaken, DecisionMade, ReviewRecorded,
     # the movement's own work (issue 11): local groups and the safe summary of casework
     GroupRegistered, CaseOpened, CaseProgressed,
+    # the forum's record of its partners' subscriptions (issue 9)
+    PartnerChanged,
 )
 
 Event = Union[CONTRACTS]  # type: ignore[valid-type]

@@ -33,6 +33,8 @@ ENVIRONMENT = {
                                         "escalates it (default 60; fractions allowed, e.g. 0.05 = 3 s)",
     "COALITION_AUTH_FAILURES_PER_MINUTE": "failed authentications a client address (or one key) may make in a "
                                           "minute before it is answered 429 (default 20; 0 = no limit)",
+    "COALITION_FORUM_URL": "the forum's URL, where `coalition partners` records each change it makes (unset = "
+                           "endpoints.json of the data folder); the forum's key is COALITION_API_KEYS' or secrets.json's",
     "COALITION_ARCHIVE_AFTER_DAYS": "days after which a resolved or closed item leaves the board's live "
                                     "columns for its archive (default 7; may be fractional)",
 }

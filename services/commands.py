@@ -333,3 +333,28 @@ class TableMotion(Command, frozen=True):
     """The registered local group that tabled it."""
     outcome: MotionOutcome = "pending"
     sponsors: Annotated[list[ShortText], Meta(max_length=200)] = []
+
+
+# --- The forum's record of its partners' subscriptions (issue 9) ---------------------------
+
+from contracts.base import LogPosition  # noqa: E402
+from contracts.partners import Change  # noqa: E402
+
+
+class RecordPartnerChange(Body, frozen=True, kw_only=True):
+    """The forum records a change an administrator made to what a partner receives
+    (``coalition partners add|revoke|replay`` sends it once the change is made). Shared
+    ``AMBER`` with the partner by default: the forum and that partner see it."""
+
+    change: Change
+    from_position: LogPosition | None = None
+    """A replay's first log position (required for ``replayed``, refused otherwise)."""
+    note: Text | None = None
+    tlp: Tlp = "AMBER"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.change == "replayed" and self.from_position is None:
+            raise ValueError("from_position: a replay starts from a log position")
+        if self.change != "replayed" and self.from_position is not None:
+            raise ValueError(f"from_position: only a replay starts from a position, not {self.change}")

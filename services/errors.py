@@ -42,6 +42,7 @@ from services.domain.errors import (
     ReadOnly,
     UnknownReference,
 )
+from services.domain.partners import UnknownPartner
 
 log = logging.getLogger("coalition.service.errors")
 
@@ -153,6 +154,7 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Handler] = {
     Conflict: _answer(HTTP_409_CONFLICT),
     NotAnOption: _answer(HTTP_422_UNPROCESSABLE_ENTITY),
     ReadOnly: _answer(HTTP_403_FORBIDDEN),
+    UnknownPartner: _answer(HTTP_404_NOT_FOUND),
     UnknownReference: unknown_reference,
     # two commands raced on one aggregate: the loser may simply retry
     RecordConflictError: _answer(HTTP_409_CONFLICT, "the item changed concurrently; retry the command"),

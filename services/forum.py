@@ -13,10 +13,12 @@ from datetime import datetime
 from eventsourcing.application import AggregateNotFoundError
 
 from events.policy import can_see
+from events.sharing import Partner
 from services.api.campaigns import ActionController, WinController
 from services.api.board_page import STATIC, BoardPageController
 from services.api.board_reads import HistoryController
 from services.api.forum import BoardController, TriageController
+from services.api.partners import PartnerController
 from services.api.workflow import DecisionController, FormController, WorkflowController
 from services.application import A, CampaignApp, utc
 from services.commands import (
@@ -27,6 +29,7 @@ from services.commands import (
     MakeDecision,
     OpenResponse,
     ProposeDecision,
+    RecordPartnerChange,
     RecordReview,
     Resolve,
     SetPriority,
@@ -36,6 +39,7 @@ from services.commands import (
 from services.domain.decisions import Decision
 from services.domain.errors import AlreadyEscalated, ItemNotFound
 from services.domain.escalation import Escalation
+from services.domain.partners import Partnership, UnknownPartner
 from services.domain.people import Actor
 from services.domain.responses import Response, Task
 from services.domain.sharing import Sharing
@@ -188,13 +192,36 @@ class ForumApp(CampaignApp):
     def _exists(self, aggregate_id: uuid.UUID) -> bool:
         return bool(self.recorder.select_events(aggregate_id, limit=1))
 
+    # --- partners' subscriptions (issue 9) ----------------------------------------------
+
+    def record_partner_change(self, by: Actor, partner: str, partners: tuple[Partner, ...],
+                              cmd: RecordPartnerChange) -> Partnership:
+        """The forum's record of a change to what ``partner`` receives (one of the configured
+        ``partners``, else ``UnknownPartner``), shared as ``cmd.tlp`` with that partner.
+        Loads the partnership (I/O: call it in a worker thread)."""
+        by.check_may_change()
+        configured = {p.org: p for p in partners}
+        if partner not in configured:
+            raise UnknownPartner(f"no partner {partner} in the configuration "
+                                 f"(partners: {', '.join(sorted(configured)) or 'none'})")
+        fields = dict(partner=partner, org=by.org, change=cmd.change, max_tlp=configured[partner].max_tlp,
+                      from_position=cmd.from_position, note=cmd.note, occurred_at=utc(),
+                      sharing=Sharing(tlp=cmd.tlp, audience=[partner]), actor=by.name)
+        try:
+            record: Partnership = self.repository.get(Partnership.create_id(partner))
+        except AggregateNotFoundError:
+            return Partnership(**fields)  # type: ignore[arg-type]
+        record.change(**fields)  # type: ignore[arg-type]
+        return record
+
 
 SERVICE = Service(
     name="forum",
     title="Forum: the coordinators' board, triage, responses, decisions and read API",
     application=ForumApp,
     controllers=(TriageController, WorkflowController, DecisionController, FormController, SessionController,
-                 ActionController, WinController, BoardController, HistoryController, BoardPageController, STATIC),
+                 ActionController, WinController, BoardController, HistoryController, BoardPageController, STATIC,
+                 PartnerController),
     background=(escalate_overdue,),
     app_options=forum_app_options,
 )

@@ -32,6 +32,7 @@ from contracts.forum import (
 )
 from contracts.industrial import PicketScheduled, SolidarityRequested, StrikeCalled
 from contracts.movement import CaseOpened, CaseProgressed, GroupRegistered
+from contracts.partners import PartnerChanged
 from contracts.registry import kind_of
 
 _EVENT_IDS = uuid.UUID("6f1c8f0e-6b0a-4c52-9a55-3e2a0c0a7f11")
@@ -92,6 +93,13 @@ TRANSLATIONS.update({
     "Case.StepRecorded": ("case", "progressed", CaseProgressed, _none),
     "Case.Closed": ("case", "progressed", CaseProgressed, _none),
     "Motion.Tabled": ("motion", "tabled", MotionTabled, _none),
+})
+
+# --- The forum's record of its partners' subscriptions (issue 9) ---------------------------
+# One aggregate per partner (its subject); its first change and every later one alike.
+TRANSLATIONS.update({
+    "Partnership.Recorded": ("partner", "changed", PartnerChanged, _none),
+    "Partnership.Changed": ("partner", "changed", PartnerChanged, _none),
 })
 
 

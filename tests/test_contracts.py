@@ -133,6 +133,16 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "org": "forum", "worked": "One statement, three signatures, out within a day",
         "did_not": "Local groups heard about the suspensions late",
     },
+    "group.registered.v1": {"org": "movement", "name": "Leeds Momentum", "region": "Yorkshire and the Humber"},
+    "case.opened.v1": {"org": "movement", "attack": ATTACK},
+    "case.progressed.v1": {
+        "org": "movement", "attack": ATTACK, "stage": "referred", "referrals": ["legal_advice"], "steps": 2,
+    },
+    "partner.changed.v1": {
+        "org": "forum", "partner": "rail-union", "change": "replayed", "from_position": 1200,
+        "max_tlp": "AMBER", "note": "Their consumer lost a week in an outage", "tlp": "AMBER",
+        "audience": ["rail-union"],
+    },
 }
 
 

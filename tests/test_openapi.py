@@ -29,14 +29,16 @@ ROOT = Path(__file__).parent.parent
 #: The organisation whose key each service is fuzzed with.
 CALLER = {"momentum": "momentum", "scg": "scg", "unions": "rmt", "forum": "forum"}
 #: The path parameters that name an item, each given a real id (``tests/schemathesis.toml``).
-ID_PARAMETERS = ("action_id", "attack_id", "strike_id", "item_id", "task_id", "decision_id", "case_id")
+ID_PARAMETERS = ("action_id", "attack_id", "strike_id", "item_id", "task_id", "decision_id", "case_id", "partner")
 #: The commands that change an item, which its state may refuse (409).
 CHANGES = {"resolveAttack", "schedulePicket", "triageItem", "acknowledgeItem", "setItemPriority", "assignLead",
-           "resolveItem", "openResponse", "recordReview", "completeTask", "takePosition", "makeDecision"}
+           "resolveItem", "openResponse", "recordReview", "completeTask", "takePosition", "makeDecision",
+           "recordPartnerChange"}
 #: What each read can answer (``whoAmI`` answers 200 alone).
 READS = {"getBoard": {"200", "400", "401", "429", "503"}, "getItemTimeline": {"200", "400", "401", "404", "429", "503"},
          "listDecisions": {"200", "401", "429", "503"}, "getDecision": {"200", "400", "401", "404", "429", "503"},
-         "boardEvents": {"200", "400", "401", "429", "503"}}
+         "boardEvents": {"200", "400", "401", "429", "503"},
+         "listPartnerChanges": {"200", "400", "401", "404", "429", "503"}}
 #: The longest a service's run may take.
 RUN_WITHIN = 300
 
@@ -58,6 +60,7 @@ def item_ids(platform: Running) -> dict[str, dict[str, str]]:
     ids["unions"]["strike_id"] = created("rmt", "unions", "/v1/strikes", STRIKE)
     ids["forum"]["item_id"] = item = ids["scg"]["attack_id"]
     platform.wait_on_board(*(i for service in ids.values() for i in service.values()))
+    ids["forum"]["partner"] = "rmt"  # a partner of the default configuration: no item, not on the board
     created("forum", "forum", f"/v1/items/{item}/response", {"lead_org": "rmt", "plan": "A picket rota"})
     ids["forum"]["task_id"] = created("forum", "forum", f"/v1/items/{item}/tasks", {"assignee": "rmt", "task": "x"})
     # the movement's case (of its attack), read by the caseworker it names (``openapi_hooks``)

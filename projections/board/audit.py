@@ -168,6 +168,10 @@ def _summary(ce: CloudEvent) -> str:  # noqa: C901 - one line per kind
             return f"picket at {d.where}, {d.when.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
         case "win.recorded":
             return f"win ({d.win_kind.replace('_', ' ')}): {d.summary}"
+        case "partner.changed":
+            since = f" from log position {d.from_position}" if d.from_position is not None else ""
+            return (f"partner {d.partner} {d.change}{since} (up to TLP:{d.max_tlp}) by {d.org}"
+                    + (f": {d.note}" if d.note else ""))
     text = getattr(d, "summary", None) or getattr(d, "note", None)
     return f"{kind.replace('.', ' ')}" + (f": {text}" if isinstance(text, str) else "")
 
@@ -198,6 +202,22 @@ async def item_timeline(conn: AsyncConnection, item_id: str, viewer: str | None)
                                      actor=getattr(ce.data, "actor", None), subject=ce.subject, tlp=tlp,
                                      summary=_summary(ce)))
     return entries
+
+
+def _entry(seq: int, org: str, tlp: str, raw: bytes) -> TimelineEntry:
+    ce = decode_envelope(raw)
+    return TimelineEntry(seq=seq, time=ce.time.astimezone(UTC), kind=ce.type, org=org,
+                         actor=getattr(ce.data, "actor", None), subject=ce.subject, tlp=tlp, summary=_summary(ce))
+
+
+async def subject_timeline(conn: AsyncConnection, subject: str, viewer: str | None) -> list[TimelineEntry]:
+    """Every event of the log whose subject is ``subject`` and that ``viewer`` may see, in
+    log order: the history of something that is no item of the board (a partnership)."""
+    rows = await (await conn.execute(
+        "SELECT seq, org, tlp, audience, raw FROM board.log WHERE items @> ARRAY[%s]::text[] AND subject = %s "
+        "ORDER BY seq", [subject, subject])).fetchall()
+    return [_entry(seq, org, tlp, bytes(raw)) for seq, org, tlp, audience, raw in rows
+            if can_see(viewer, org, tlp, audience)]
 
 
 def timeline_csv(entries: list[TimelineEntry]) -> str:

@@ -27,6 +27,7 @@ from projections.board.audit import (
     item_timeline,
     list_decisions,
     position_at_time,
+    subject_timeline,
     timeline_csv,
 )
 from projections.board.schema import POSITION
@@ -48,7 +49,7 @@ __all__ = [
     "ATTACK_STATUSES", "BOARD_FIELDS", "DECISION_FIELDS", "TIMELINE_FIELDS", "board_csv", "decisions_csv", "GROUP_OF", "INDUSTRIAL_KINDS", "AsOfError", "Board", "BoardDecision", "BoardItem",
     "BoardWatch", "DecisionPosition", "TimelineEntry", "board_as_of", "board_digest", "find_decision",
     "board_position", "find_item", "item_timeline", "list_decisions", "open_tasks", "position_at_time", "read_board",
-    "rejected_count", "timeline_csv",
+    "rejected_count", "subject_timeline", "timeline_csv",
 ]
 
 
