@@ -33,12 +33,13 @@ ID_PARAMETERS = ("action_id", "attack_id", "strike_id", "item_id", "task_id", "d
 #: The commands that change an item, which its state may refuse (409).
 CHANGES = {"resolveAttack", "schedulePicket", "triageItem", "acknowledgeItem", "setItemPriority", "assignLead",
            "resolveItem", "openResponse", "recordReview", "completeTask", "takePosition", "makeDecision",
-           "recordPartnerChange"}
+           "recordPartnerChange", "referCase", "recordCaseStep", "closeCase"}
 #: What each read can answer (``whoAmI`` answers 200 alone).
 READS = {"getBoard": {"200", "400", "401", "429", "503"}, "getItemTimeline": {"200", "400", "401", "404", "429", "503"},
          "listDecisions": {"200", "401", "429", "503"}, "getDecision": {"200", "400", "401", "404", "429", "503"},
          "boardEvents": {"200", "400", "401", "429", "503"},
-         "listPartnerChanges": {"200", "400", "401", "404", "429", "503"}}
+         "listPartnerChanges": {"200", "400", "401", "404", "429", "503"},
+         "readCase": {"200", "400", "401", "404", "429", "503"}}
 #: The longest a service's run may take.
 RUN_WITHIN = 300
 
