@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from coalition.process import child_preexec
+from coalition.running import admin_urls, running_platform
 from events.logs import setup_logging
 from events.settings import SERVICES, data_dir
 
@@ -79,7 +80,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 
     from projections.board.rebuild import rebuild
 
-    db, nats = _urls(Path(args.data_dir))
+    db, nats = admin_urls(Path(args.data_dir))
     with Progress(TextColumn("rebuilding the board"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), transient=False) as bar:
         task = bar.add_task("rebuild", total=None, rate="")
@@ -102,7 +103,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     from projections.board import schema
 
-    db, nats = _urls(Path(args.data_dir))
+    db, nats = admin_urls(Path(args.data_dir))
     with psycopg.connect(db, connect_timeout=5) as conn:
         position = schema.position(conn)
         quarantined = schema.rejected(conn)
@@ -352,31 +353,6 @@ def _export_parser(sub: argparse._SubParsersAction, default_dir: str) -> None:
 
 
 CSV_NOTE = "a header line first; nothing as an empty cell, lists and objects as compact JSON, instants in ISO 8601"
-
-
-def _urls(folder: Path) -> tuple[str, str]:
-    """Database and NATS URLs, the admin's: from the environment, or from a running `coalition up`."""
-    from events.settings import env
-
-    db, nats = env("COALITION_DATABASE_URL"), env("COALITION_NATS_URL")
-    if db and nats:
-        return db, nats
-    endpoints = folder / "endpoints.json"
-    if not endpoints.exists():
-        sys.exit(f"no {endpoints}: start the platform with `coalition up` or set COALITION_DATABASE_URL and COALITION_NATS_URL")
-    from coalition import natsconf
-    from coalition.roles import admin_url
-
-    ep = json.loads(endpoints.read_text())
-    secrets = json.loads((folder / "secrets.json").read_text())
-    return (db or admin_url(ep["database"], secrets.get("postgres", {})),
-            nats or natsconf.admin_url(ep["nats"], secrets["nats"]))
-
-
-def running_platform(parser: argparse.ArgumentParser, default_dir: str) -> None:
-    """``--data-dir`` of a command that talks to a running platform."""
-    parser.add_argument("--data-dir", default=default_dir,
-                        help="data folder of a running platform (default: %(default)s)")
 
 
 def build_parser() -> argparse.ArgumentParser:

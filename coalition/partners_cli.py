@@ -32,10 +32,10 @@ def _partner(folder: Path, org: str) -> Partner:
 
 
 def cmd_partners(args: argparse.Namespace) -> int:
-    from coalition.cli import _urls
+    from coalition.running import admin_urls
 
     folder = Path(args.data_dir)
-    _, nats_url = _urls(folder)
+    _, nats_url = admin_urls(folder)
     return asyncio.run(_partners(args, folder, nats_url))
 
 
@@ -90,7 +90,7 @@ async def _partners(args: argparse.Namespace, folder: Path, nats_url: str) -> in
 
 
 def add_parsers(sub: argparse._SubParsersAction, default_dir: str) -> None:
-    from coalition.cli import running_platform
+    from coalition.running import running_platform
 
     parser = sub.add_parser(
         "partners", help="list partners' streams; add, revoke or replay one",
