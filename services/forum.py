@@ -18,6 +18,7 @@ from services.api.campaigns import ActionController, WinController
 from services.api.board_page import STATIC, BoardPageController
 from services.api.board_reads import HistoryController
 from services.api.forum import BoardController, TriageController
+from services.api.pages import AuditPagesController
 from services.api.partners import PartnerController
 from services.api.workflow import DecisionController, FormController, WorkflowController
 from services.application import A, CampaignApp, utc
@@ -220,8 +221,8 @@ SERVICE = Service(
     title="Forum: the coordinators' board, triage, responses, decisions and read API",
     application=ForumApp,
     controllers=(TriageController, WorkflowController, DecisionController, FormController, SessionController,
-                 ActionController, WinController, BoardController, HistoryController, BoardPageController, STATIC,
-                 PartnerController),
+                 ActionController, WinController, BoardController, HistoryController, BoardPageController,
+                 AuditPagesController, STATIC, PartnerController),
     background=(escalate_overdue,),
     app_options=forum_app_options,
 )

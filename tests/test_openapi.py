@@ -36,7 +36,7 @@ CHANGES = {"resolveAttack", "schedulePicket", "triageItem", "acknowledgeItem", "
            "recordPartnerChange", "referCase", "recordCaseStep", "closeCase"}
 #: What each read can answer (``whoAmI`` answers 200 alone).
 READS = {"getBoard": {"200", "400", "401", "429", "503"}, "getItemTimeline": {"200", "400", "401", "404", "429", "503"},
-         "listDecisions": {"200", "401", "429", "503"}, "getDecision": {"200", "400", "401", "404", "429", "503"},
+         "listDecisions": {"200", "400", "401", "429", "503"}, "getDecision": {"200", "400", "401", "404", "429", "503"},
          "boardEvents": {"200", "400", "401", "429", "503"},
          "listPartnerChanges": {"200", "400", "401", "404", "429", "503"},
          "readCase": {"200", "400", "401", "404", "429", "503"}}

@@ -230,6 +230,59 @@ def timeline_csv(entries: list[TimelineEntry]) -> str:
     return out.getvalue()
 
 
+# --- what the pages show beside a timeline or a decision ---------------------------
+
+class Heading(msgspec.Struct, kw_only=True):
+    """What a timeline page says of the item (or decision) it is the timeline of."""
+
+    id: str
+    kind: str
+    """the item's kind, or ``decision``"""
+    title: str
+    org: str
+    status: str
+    tlp: str
+    region: str | None = None
+    priority: str | None = None
+
+
+async def heading(conn: AsyncConnection, item_id: str, viewer: str | None) -> Heading | None:
+    """The item or decision ``item_id`` as ``viewer`` may see it now; None if unknown or
+    not theirs to see (the same answer, as everywhere)."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            "SELECT id, kind, title, org, status, tlp, audience, region, priority FROM board.items WHERE id = %s "
+            "UNION ALL SELECT id, 'decision', question, org, status, tlp, audience, NULL, NULL "
+            "FROM board.decisions WHERE id = %s LIMIT 1", [item_id, item_id])
+        row = await cur.fetchone()
+    if row is None or not can_see(viewer, row["org"], row["tlp"], row["audience"]):
+        return None
+    return Heading(id=row["id"], kind=row["kind"], title=row["title"], org=row["org"], status=row["status"],
+                   tlp=row["tlp"], region=row["region"], priority=row["priority"])
+
+
+async def titles(conn: AsyncConnection, ids: list[str], viewer: str | None) -> dict[str, tuple[str, str | None]]:
+    """The title and summary of those of ``ids`` that are items ``viewer`` may see (a
+    decision's evidence names items; the others it names stay untitled, as unknown ones)."""
+    rows = await (await conn.execute(
+        "SELECT id, title, summary, org, tlp, audience FROM board.items WHERE id = ANY(%s)", [ids])).fetchall()
+    return {r[0]: (r[1], r[2]) for r in rows if can_see(viewer, r[3], r[4], r[5])}
+
+
+async def whole_board(conn: AsyncConnection, viewer: str | None, as_of: int | datetime | str | None = None) -> Board:
+    """The whole board ``viewer`` may see — every item, archive included, unpaged — now or
+    as of a position or time, with its ``digest``: what ``coalition export board`` writes
+    and ``GET /api/board?format=…`` gives to download."""
+    if as_of is not None:
+        return await board_as_of(conn, viewer, as_of)
+    # ``queries`` imports this module: its ``read_board`` is reached at call time
+    from projections.board.queries import read_board
+
+    board = await read_board(conn, viewer)
+    board.digest = board_digest(board)
+    return board
+
+
 # --- exports as CSV -----------------------------------------------------------------
 
 _compact = msgspec.json.Encoder()

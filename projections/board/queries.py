@@ -19,16 +19,20 @@ from projections.board.audit import (
     DECISION_FIELDS,
     TIMELINE_FIELDS,
     AsOfError,
+    Heading,
     TimelineEntry,
     board_as_of,
     board_csv,
     decisions_csv,
     find_decision,
+    heading,
     item_timeline,
     list_decisions,
     position_at_time,
     subject_timeline,
     timeline_csv,
+    titles,
+    whole_board,
 )
 from projections.board.schema import POSITION
 from projections.board.views import (
@@ -50,6 +54,7 @@ __all__ = [
     "BoardWatch", "DecisionPosition", "TimelineEntry", "board_as_of", "board_digest", "find_decision",
     "board_position", "find_item", "item_timeline", "list_decisions", "open_tasks", "position_at_time", "read_board",
     "rejected_count", "subject_timeline", "timeline_csv",
+    "Heading", "heading", "titles", "whole_board",
 ]
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import anyio
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
 from litestar.params import Parameter
 
 from events.organisations import Organisation
-from projections.board.queries import Board, BoardWatch, board_as_of, read_board
-from services.api.board_reads import PAGE, read_page
+from projections.board.queries import Board, BoardWatch, board_as_of, board_csv, read_board, whole_board
+from services.api.board_reads import FORMAT, PAGE, DownloadOperation, Format, download, read_page
 from services.api.context import application, commit, in_thread, visible_item
 from services.auth import KEY_OPTIONAL, KEY_REQUIRED, authenticate, optional_viewer
 from services.commands import Accepted, TriageItem
@@ -41,7 +41,8 @@ class BoardController(Controller):
     path = "/"
     tags = ["board"]
 
-    @get("/api/board", operation_id="getBoard", responses=READS, security=KEY_OPTIONAL)
+    @get("/api/board", operation_id="getBoard", responses=READS, security=KEY_OPTIONAL,
+         operation_class=DownloadOperation)
     async def board(
         self,
         request: Request,
@@ -54,7 +55,8 @@ class BoardController(Controller):
                                                        "COALITION_ARCHIVE_AFTER_DAYS ago")] = False,
         as_of: Annotated[str | None, Parameter(max_length=64, description="the board as it stood at this "
                                                                          "position or ISO 8601 time, with its digest")] = None,
-    ) -> Board:
+        format: Annotated[Format | None, FORMAT] = None,  # noqa: A002
+    ) -> Response[Board | str]:
         """The rapid-response board as JSON, with the stream position it reflects: what the
         caller's key may see (without a key, CLEAR and GREEN items only; a wrong key is 401).
 
@@ -65,14 +67,23 @@ class BoardController(Controller):
         Pages of ``limit`` items, newest change first: ``next_cursor`` continues. Resolved and
         closed items leave the live columns after COALITION_ARCHIVE_AFTER_DAYS; ``archive=true``
         lists them. ``as_of`` is the board exactly as it stood then, replayed from the log, with
-        ``digest`` (``board_digest``) of everything the caller could see then."""
+        ``digest`` (``board_digest``) of everything the caller could see then.
+
+        ``format`` (``json`` or ``csv``) gives the whole board as a file to download, now or as
+        of ``as_of``: every item the caller may see, archive included, unpaged, with the
+        board's position and digest — what ``coalition export board`` writes (the paging,
+        ``archive``, ``since`` and ``wait`` do not apply)."""
         viewer = optional_viewer(request)
+        if format is not None:
+            whole = await read_page(request, lambda conn: whole_board(conn, viewer, as_of))
+            name = f"board-{'as-of-' if as_of is not None else ''}{whole.position}"
+            return download(whole, lambda: board_csv(whole), name, format)
         page = {"archive": archive, "limit": limit, "cursor": cursor, "offset": offset}
         if as_of is not None:
-            return await read_page(request, lambda conn: board_as_of(conn, viewer, as_of, **page))
+            return Response(await read_page(request, lambda conn: board_as_of(conn, viewer, as_of, **page)))
         board = await read_page(request, lambda conn: read_board(conn, viewer, since, **page))
         if not (wait and since):
-            return board
+            return Response(board)
         watch: BoardWatch = request.app.state.watch
         deadline = anyio.current_time() + wait
         position = board.position
@@ -82,4 +93,4 @@ class BoardController(Controller):
                 break
             position = max(position, watch.position)
             board = await read_page(request, lambda conn: read_board(conn, viewer, since, **page))
-        return board
+        return Response(board)
