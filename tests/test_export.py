@@ -1,6 +1,7 @@
 """``coalition export`` on the real engines: the board now and as of an earlier position,
 an item's timeline and the decisions, as JSON and CSV, read from a running platform's
-database through ``--data-dir`` — the same answers as the forum's API, digest included."""
+database through ``--data-dir`` — the same answers as the forum's API, digest included;
+and the same files downloaded from the pages (``format=json|csv``, attached)."""
 
 from __future__ import annotations
 
@@ -134,3 +135,70 @@ def test_an_export_without_a_platform_or_with_a_bad_as_of_says_so(platform: Runn
     assert nonsense.returncode != 0 and "ISO 8601" in nonsense.stderr
     stranger = export(platform, "decisions", "--org", "nobody", ok=False)
     assert stranger.returncode != 0 and "no organisation 'nobody'" in stranger.stderr
+
+
+def download(platform: Running, path: str, name: str | None, viewer: str | None = None,
+             **params: Any) -> httpx.Response:
+    """A download link of the pages: a file (named ``name``), attached."""
+    resp = httpx.get(platform.url("forum", path), params=params, timeout=30,
+                     headers=platform.headers(viewer) if viewer else {})
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["content-disposition"].startswith('attachment; filename="')
+    if name is not None:
+        assert resp.headers["content-disposition"] == f'attachment; filename="{name}"'
+    kind = "text/csv" if params["format"] == "csv" else "application/json"
+    assert resp.headers["content-type"].startswith(kind)
+    return resp
+
+
+def test_the_pages_downloads_are_what_coalition_export_writes(platform: Running) -> None:
+    made = platform.post("rmt", "unions", "/v1/attacks", {**ATTACK, "summary": "Downloaded suspension"})
+    assert made.status_code == 201, made.text
+    attack = made.json()["id"]
+    platform.wait_on_board(attack)
+    proposed = platform.post("forum", "forum", "/v1/decisions", {
+        "question": "Download the record?", "method": "majority", "options": ["yes", "no"], "refs": [attack]})
+    assert proposed.status_code == 201, proposed.text
+    decision = proposed.json()["id"]
+    deadline = time.monotonic() + 20
+    while decision not in [d["id"] for d in api(platform, "/api/decisions")]:
+        assert time.monotonic() < deadline, "the decision never reached the board"
+        time.sleep(0.05)
+    position = api(platform, "/api/board", limit=1)["position"]
+
+    # the board as of a position: the file is the export's, byte for byte as JSON, and the API's board
+    as_json = download(platform, "/api/board", f"board-as-of-{position}.json", as_of=position, format="json").json()
+    assert as_json == json.loads(export(platform, "board", "--as-of", str(position)).stdout)
+    paged = api(platform, "/api/board", as_of=str(position), limit=5000)
+    assert (as_json["position"], as_json["digest"]) == (paged["position"], paged["digest"])
+    assert sorted(i["id"] for i in as_json["items"]) == sorted(i["id"] for i in paged["items"])
+    as_csv = rows(download(platform, "/api/board", f"board-as-of-{position}.csv", as_of=position,
+                           format="csv").text)
+    assert as_csv == rows(export(platform, "board", "--as-of", str(position), "--format", "csv").stdout)
+    assert list(as_csv[0]) == list(BOARD_FIELDS) and {r["digest"] for r in as_csv} == {as_json["digest"]}
+    # the board now, as an organisation may see it, with the digest of the whole board
+    # (named for its position, which something else may have moved on meanwhile)
+    current = download(platform, "/api/board", None, "scg", format="json")
+    now = current.json()
+    assert current.headers["content-disposition"] == f'attachment; filename="board-{now["position"]}.json"'
+    assert now["digest"] == api(platform, "/api/board", "scg", as_of=str(now["position"]), limit=1)["digest"]
+    assert attack in [r["id"] for r in rows(download(platform, "/api/board", None, format="csv").text)]
+
+    # a timeline, and the decisions: the API's JSON, the export's CSV
+    timeline = download(platform, f"/api/items/{attack}/timeline", f"timeline-{attack}.json", format="json").json()
+    assert timeline == api(platform, f"/api/items/{attack}/timeline") and timeline[-1]["kind"] == "decision.proposed.v1"
+    lines = rows(download(platform, f"/api/items/{attack}/timeline", f"timeline-{attack}.csv", format="csv").text)
+    assert lines == rows(export(platform, "timeline", attack, "--format", "csv").stdout)
+    decisions = download(platform, "/api/decisions", "decisions.json", format="json").json()
+    assert decisions == api(platform, "/api/decisions")
+    table = rows(download(platform, "/api/decisions", "decisions.csv", format="csv").text)
+    assert table == rows(export(platform, "decisions", "--format", "csv").stdout)
+    assert next(r for r in table if r["id"] == decision)["question"] == "Download the record?"
+
+    # the pages offer them
+    board_page = httpx.get(platform.url("forum", "/"), timeout=30).text
+    assert 'href="/api/board?format=csv" download' in board_page
+    assert 'href="/api/decisions?format=json" download' in board_page
+    past = httpx.get(platform.url("forum", "/"), params={"as_of": position}, timeout=30).text
+    assert f'href="/api/board?format=csv&amp;as_of={position}" download' in past
+    assert httpx.get(platform.url("forum", "/api/decisions"), params={"format": "xml"}, timeout=30).status_code == 400
