@@ -3,13 +3,17 @@ its own: an attack reported by a partner appears on an open board without a relo
 coordinator acknowledges it and a second browser sees the change; a response is opened,
 a task assigned and done; a decision is proposed, a block stops it, and once lifted the
 outcome is shown; the board as it stood is shown as a past view whose digest is the one
-the decision recorded; an observer can change nothing; and no request leaves the machine.
+the decision recorded; the decision's page shows its outcome and links to that past view,
+whose digest is the replayed board's, and the past board downloads as CSV; an item's
+timeline page lists its events; an observer can change nothing; and no request leaves the machine.
 
 Screenshots go to ``test-artifacts/``. Without /usr/bin/chromium these tests skip, except
 in CI (``CI=true``), where they fail."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import statistics
@@ -244,6 +248,58 @@ def test_the_past_view_shows_the_earlier_board_and_the_decision_digest_checks(
     page.goto(live.url("forum", "/"))
 
 
+def test_the_decision_page_shows_the_outcome_and_the_board_then_whose_digest_checks(
+        live: Running, browser: Browser, contexts: dict[str, BrowserContext]) -> None:
+    item, decision = STORY["item"], STORY["decision"]
+    page = contexts["forum-duty"].pages[0]
+    page.goto(live.url("forum", "/"))
+    page.locator(f"#decision-{decision}").get_by_role("link", name="The decision's record").click()
+    page.wait_for_url(live.url("forum", f"/decisions/{decision}"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Call a national day of action?")
+    expect(page.locator("#outcome")).to_contain_text("Day of action on Saturday")
+    expect(page.locator("#outcome")).to_contain_text("Every organisation can mobilise by then")
+    expect(page.locator("#positions")).to_contain_text("Our members vote first")
+    expect(page.locator("#evidence a").first).to_have_attribute("href", f"/items/{item}")
+    digest = page.locator("#proposed-digest").inner_text()
+    position = int(page.locator("#board-then .n").inner_text())
+    assert len(digest) == 64
+    shot(page, "decision-page", full_page=True)
+
+    # the board as it stood then: a past view, whose digest (as the proposer's organisation,
+    # the forum) is the recorded one, and the one of the board replayed at that position
+    page.locator("#board-then").click()
+    page.wait_for_url(live.url("forum", f"/?as_of={position}"))
+    expect(page.locator("#past-banner")).to_contain_text("Past view")
+    expect(page.locator("#connection")).to_have_attribute("data-state", "off")
+    expect(page.locator("#asof-position")).to_have_text(str(position))
+    replayed = httpx.get(live.url("forum", "/api/board"), params={"as_of": position, "limit": 1},
+                         headers=live.headers("forum"), timeout=30).json()["digest"]
+    expect(page.locator("#asof-digest")).to_have_text(digest)
+    assert replayed == digest
+    print(f"decision page → board as of {position}: digest {digest} = the replayed board's")
+
+    # that past board downloads as a CSV file, with the same digest on every line
+    with page.expect_download() as downloading:
+        page.locator("#downloads a", has_text="CSV").first.click()
+    download = downloading.value
+    assert download.suggested_filename == f"board-as-of-{position}.csv"
+    lines = list(csv.DictReader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
+    assert lines and {row["digest"] for row in lines} == {digest} and item in {row["id"] for row in lines}
+    shot(page, "past-view-from-decision", full_page=True)
+
+    # the evidence's timeline page: every event of the item, with organisation and person
+    page.goto(live.url("forum", f"/decisions/{decision}"))
+    page.locator("#evidence a").first.click()
+    page.wait_for_url(live.url("forum", f"/items/{item}"))
+    timeline = page.locator("#timeline")
+    expect(timeline.locator("caption")).to_contain_text("Every event that concerns this item")
+    expect(timeline.locator('tr[data-kind="task.done.v1"]')).to_have_count(1)
+    expect(timeline.locator('tr[data-kind="item.triaged.v1"]').first).to_contain_text("Forum duty coordinator")
+    expect(timeline.locator('tr[data-kind="decision.proposed.v1"]')).to_contain_text("the decision")
+    shot(page, "timeline", full_page=True)
+    page.goto(live.url("forum", "/"))
+
+
 def test_an_observer_can_change_nothing(live: Running, browser: Browser,
                                         contexts: dict[str, BrowserContext]) -> None:
     item = STORY["item"]
@@ -272,6 +328,14 @@ def test_the_board_reads_at_phone_width(live: Running, browser: Browser,
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip"
     shot(page, "phone", full_page=True)
+    for path, name in ((f"/decisions/{STORY['decision']}", "phone-decision"), (f"/items/{STORY['item']}", "phone-timeline")):
+        page.goto(live.url("forum", path))
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.className") == "skip"
+        page.keyboard.press("Enter")
+        assert page.evaluate("document.activeElement.id") == "main"
+        shot(page, name, full_page=True)
 
 
 def test_no_request_leaves_the_machine() -> None:
