@@ -4,6 +4,8 @@ stores nothing twice. On the real engines."""
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 import uuid
 
@@ -14,7 +16,13 @@ import psycopg
 from events.settings import batch_max_commands
 from tests.bodies import ATTACK, STRIKE, action
 from tests.conftest import Running
-from tests.shared_log import assert_exactly_once_in_order, read_stream, stored_and_published
+from tests.shared_log import (
+    assert_exactly_once_in_order,
+    read_stream,
+    stored_and_published,
+    stored_notifications,
+)
+from tests.test_crashes import wait_healthy
 
 
 def batch(p: Running, org: str, service: str, commands: list[dict], **headers: str) -> httpx.Response:
@@ -143,3 +151,63 @@ def test_only_publishers_take_batches_and_only_from_their_own(platform: Running)
     assert batch(platform, "forum", "forum", good).status_code in (404, 405)
     assert batch(platform, "momentum", "scg", good).status_code == 403
     assert httpx.post(platform.url("scg", "/v1/batch"), json={"commands": good}, timeout=10).status_code == 401
+
+
+def push_batches(p: Running, stop: threading.Event, answered: dict[str, str]) -> None:
+    """A publisher's client sending bursts of 20 reports, each with its own key, and sending a
+    burst again — the same commands, the same keys — until it gets an answer."""
+    with httpx.Client(timeout=10) as client:
+        while not stop.is_set():
+            keys = [str(uuid.uuid4()) for _ in range(20)]
+            body = {"commands": [{"command": "reportAttack", "body": ATTACK, "idempotency_key": k} for k in keys]}
+            while True:
+                try:
+                    resp = client.post(p.url("momentum", "/v1/batch"), json=body, headers=p.headers("momentum"))
+                except httpx.HTTPError:
+                    time.sleep(0.05)  # the service is down: retried later, as a partner would
+                    continue
+                if resp.status_code == 200:
+                    break
+                time.sleep(0.05)  # a 503 while it starts again
+            for key, result in zip(keys, resp.json()["results"]):
+                assert result["status"] == 201, result
+                answered[key] = result["id"]
+
+
+def test_a_service_killed_mid_batch_loses_nothing_and_stores_nothing_twice(platform: Running) -> None:
+    """The movement's service is killed with SIGKILL while bursts are being committed; the
+    clients send each unanswered burst again. Every command is stored and published exactly
+    once: those committed before the crash are answered from their keys, the rest are new."""
+    since = last_notification(platform, "momentum")
+    answered: dict[str, str] = {}
+    stop = threading.Event()
+    threads = [threading.Thread(target=push_batches, args=(platform, stop, answered)) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(1.5)
+        victim = platform.child("momentum")
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(10)
+        wait_healthy(platform, "momentum")
+        time.sleep(1.0)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert platform.child("momentum").pid != victim.pid
+    assert len(answered) > 100
+    ids = set(answered.values())
+    assert len(ids) == len(answered), "two keys were given one id"
+
+    assert items_stored_after(platform, "momentum", since) == ids, "stored is not exactly what was answered"
+    stored = stored_notifications(platform.database_url, "momentum")
+    deadline = time.monotonic() + 30
+    while True:
+        published = read_stream(platform.nats_url)
+        if sum(1 for e in published if e.service == "momentum") >= len(stored) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    reported = [e.item for e in published if e.service == "momentum" and e.kind == "attack.reported.v1"]
+    assert_exactly_once_in_order(platform.database_url, published, "momentum")
+    assert ids <= set(reported) and len(reported) == len(set(reported))

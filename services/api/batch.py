@@ -12,8 +12,9 @@ unaffected by it.
 
 Only the commands that create an item are offered: they do no I/O before their commit, so
 a whole batch is checked on the event loop and handed to the group committer at once
-(``services.committer``), where it commits with whatever else is queued, in one
-transaction or a few. The batch is answered when every command is durable (or refused).
+(``services.committer``, ``commit_each``), where it commits with whatever else is
+queued, in one transaction or a few; a command that fails there (a key answered meanwhile
+by a concurrent request) fails alone, exactly as it would alone. The batch is answered when every command is durable (or refused).
 A command on an existing item (a resolution, a pledge, a picket) is sent alone.
 
 A batch that is not what the document says — not an object with ``commands``, a command
@@ -21,7 +22,6 @@ without a known name, a key that is not a valid key, more commands than the limi
 refused whole with a ``400`` that names the problem, and nothing in it is done.
 """
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -161,7 +161,7 @@ async def answer_batch(request: Request, caller: Organisation, commands: dict[st
     keyed: dict[str, tuple[int, str]] = {}  # key → (the first item with it, its digest)
     again: list[tuple[int, int]] = []  # (item, earlier item of this batch with its key and body)
     pending: list[int] = []
-    commits = []
+    commits: list[tuple[tuple[Any, ...], tuple[Any, ...]]] = []
     for index, item in enumerate(items):
         command = commands[item.command]
         encoded = msgspec.json.encode(item.body)
@@ -188,9 +188,9 @@ async def answer_batch(request: Request, caller: Organisation, commands: dict[st
         if aggregate is not None:
             answers = () if claim is None else (claim.answer(201, msgspec.json.encode(Created(id=results[index].id))),)
             pending.append(index)
-            commits.append(committer.commit(aggregate, answers=answers))
-    # every accepted command is queued before the first is awaited: they commit together
-    outcomes: list[BaseException | None] = list(await asyncio.gather(*commits, return_exceptions=True))
+            commits.append(((aggregate,), answers))
+    # every accepted command is queued at once: they commit together, each failing alone
+    outcomes = await committer.commit_each(commits) if commits else []
     for index, outcome in zip(pending, outcomes):
         if outcome is None:
             continue
