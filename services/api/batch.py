@@ -195,7 +195,8 @@ async def answer_batch(request: Request, caller: Organisation, commands: dict[st
         if outcome is None:
             continue
         item = items[index]
-        if item.idempotency_key is not None:  # a concurrent command with its key may have won
+        if item.idempotency_key is not None and not isinstance(outcome, (OperationalError, InterfaceError)):
+            # a concurrent command with its key may have won (with PostgreSQL away, none could)
             found = (await first_answers(request, caller.id, [item.idempotency_key])).get(item.idempotency_key)
             if found is not None:
                 results[index] = replay(Claim(caller.id, item.idempotency_key, keyed[item.idempotency_key][1]),
