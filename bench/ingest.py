@@ -37,7 +37,7 @@ import httpx
 import msgspec
 
 from bench.common import median, report
-from bench.platform import COMMANDS, board_position, platform, send, session, until_all_seen, watch_board
+from bench.platform import COMMANDS, board_position, platform, send, session, until_all_seen
 from coalition.launcher import Running
 from contracts.base import Target
 from services.application import open_application
@@ -79,10 +79,10 @@ async def ours(p: Running, n: int, concurrency: int) -> tuple[float, float]:
     stop = asyncio.Event()
     async with session(concurrency + 4) as s:
         start_position = await board_position(s, p)
-        watcher = asyncio.create_task(watch_board(s, p, seen, stop, start_position))
+        watcher = asyncio.create_task(watch_every_page(s, p, seen, stop, start_position))
         began = time.perf_counter()
         accepted = await accept(p, n, concurrency, s, acked)
-        await until_all_seen(acked, seen, 120)
+        await until_all_seen(acked, seen, 300)
         on_board = time.perf_counter() - began
         stop.set()
         await watcher
