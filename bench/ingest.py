@@ -1,31 +1,75 @@
 """ingest: N commands over HTTP, C at a time, spread over the three publishers.
 
 Figures: accepted durable commands/s (each 201 means committed in PostgreSQL), and the
-seconds until the board shows all of them. In the same run, the stock approach on the
-same PostgreSQL: an eventsourcing ``Application.save()`` per command, one transaction
-each, from C threads; and the ratio.
+seconds until the board shows all of them. In the same run, two stock figures and the
+ratio to each:
+
+* stock without HTTP: an eventsourcing ``Application.save()`` per command, one transaction
+  each, from C threads, on the same PostgreSQL;
+* stock over HTTP: the plain Litestar app a team would write with the same libraries
+  (``bench/stock_app.py``: a handler per route that decodes the command and calls
+  ``Application.save()``, in Litestar's thread pool), one uvicorn process per publisher as
+  ours, driven by the same client with the same load.
+
+And the batch endpoint: the same kind of commands sent as ``POST /v1/batch`` of
+``--batch`` commands each (bodies built before the clock starts), every one answered 201 and
+durable, until all are on the board.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import socket
+import subprocess
+import sys
+import tempfile
 import threading
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import aiohttp
+import httpx
+import msgspec
 
 from bench.common import median, report
-from bench.platform import board_position, platform, send, session, until_all_seen, watch_board
+from bench.platform import COMMANDS, board_position, platform, send, session, until_all_seen
 from coalition.launcher import Running
 from contracts.base import Target
 from services.application import open_application
 from services.commands import ReportAttack
 from services.momentum import MomentumApp
 
+#: The batch's name of each route the benchmark sends to (its operation id).
+OPERATIONS = {"/v1/attacks": "reportAttack", "/v1/strikes": "callStrike"}
+
 
 class StockIngestApp(MomentumApp):
     """The movement's application in a schema of its own, for the stock approach."""
 
     name = "stockingest"
+
+
+async def accept(target: Running, n: int, concurrency: int, s: aiohttp.ClientSession,
+                 acked: dict[str, float]) -> float:
+    """Send ``n`` commands, ``concurrency`` at a time, round robin over the publishers of
+    ``target``; the seconds until the last is acknowledged (``acked``: id → when)."""
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(n):
+        queue.put_nowait(i)
+
+    async def worker() -> None:
+        while not queue.empty():
+            i = queue.get_nowait()
+            acked[await send(s, target, i)] = time.perf_counter()
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.perf_counter() - began
 
 
 async def ours(p: Running, n: int, concurrency: int) -> tuple[float, float]:
@@ -35,23 +79,90 @@ async def ours(p: Running, n: int, concurrency: int) -> tuple[float, float]:
     stop = asyncio.Event()
     async with session(concurrency + 4) as s:
         start_position = await board_position(s, p)
-        watcher = asyncio.create_task(watch_board(s, p, seen, stop, start_position))
-        queue: asyncio.Queue[int] = asyncio.Queue()
-        for i in range(n):
-            queue.put_nowait(i)
+        watcher = asyncio.create_task(watch_every_page(s, p, seen, stop, start_position))
+        began = time.perf_counter()
+        accepted = await accept(p, n, concurrency, s, acked)
+        await until_all_seen(acked, seen, 300)
+        on_board = time.perf_counter() - began
+        stop.set()
+        await watcher
+    missing = len(acked.keys() - seen.keys())
+    if missing:
+        raise RuntimeError(f"{missing} acknowledged commands never reached the board")
+    return n / accepted, on_board
+
+
+async def stock_http(target: Running, n: int, concurrency: int) -> float:
+    """Commands/s acknowledged by the stock Litestar app (``target``'s endpoints are its)."""
+    async with session(concurrency + 4) as s:
+        return n / await accept(target, n, concurrency, s, {})
+
+
+def batch_bodies(n: int, size: int) -> list[tuple[str, str, bytes]]:
+    """``n`` commands as batches of ``size``: (organisation, service, JSON body) each, the
+    batches round robin over the publishers, every command with its own key."""
+    batches = []
+    for b in range((n + size - 1) // size):
+        org, service, path, body = COMMANDS[b % len(COMMANDS)]
+        count = min(size, n - b * size)
+        commands = [{"command": OPERATIONS[path], "body": body, "idempotency_key": str(uuid.uuid4())}
+                    for _ in range(count)]
+        batches.append((org, service, msgspec.json.encode({"commands": commands})))
+    return batches
+
+
+async def watch_every_page(s: aiohttp.ClientSession, p: Running, seen: dict[str, float],
+                           stop_when: asyncio.Event, since: int) -> None:
+    """``bench.platform.watch_board``, reading every page of what changed (``next_cursor``):
+    a burst changes more items between two polls than one page holds."""
+    position = since
+    while not stop_when.is_set():
+        params: dict[str, str | int | float] = {"since": position, "wait": 2, "limit": 5000}
+        async with s.get(p.url("forum", "/api/board"), params=params) as resp:
+            board = page = await resp.json()
+        while True:
+            now = time.perf_counter()
+            for item in page["items"]:
+                seen.setdefault(item["id"], now)
+            if not page.get("next_cursor"):
+                break
+            async with s.get(p.url("forum", "/api/board"),
+                             params={"since": position, "limit": 5000, "cursor": page["next_cursor"]}) as resp:
+                page = await resp.json()
+        position = max(position, board["position"])
+
+
+async def batched(p: Running, n: int, size: int, concurrency: int) -> tuple[float, float]:
+    """(commands/s through ``POST /v1/batch``, seconds until the board shows every command)."""
+    bodies = batch_bodies(n, size)
+    seen: dict[str, float] = {}
+    acked: dict[str, float] = {}
+    stop = asyncio.Event()
+    async with session(concurrency + 4) as s:
+        start_position = await board_position(s, p)
+        watcher = asyncio.create_task(watch_every_page(s, p, seen, stop, start_position))
 
         async def worker() -> None:
-            while not queue.empty():
-                i = queue.get_nowait()
-                acked[await send(s, p, i)] = time.perf_counter()
+            while bodies:
+                org, service, body = bodies.pop()
+                headers = {**p.headers(org), "Content-Type": "application/json"}
+                async with s.post(p.url(service, "/v1/batch"), data=body, headers=headers) as resp:
+                    answer = await resp.json()
+                if resp.status != 200 or any(r["status"] != 201 for r in answer["results"]):
+                    raise RuntimeError(f"{service}/v1/batch → {resp.status}: {str(answer)[:500]}")
+                now = time.perf_counter()
+                for r in answer["results"]:
+                    acked[r["id"]] = now
 
         began = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         accepted = time.perf_counter() - began
-        await until_all_seen(acked, seen, 120)
+        await until_all_seen(acked, seen, 300)
         on_board = time.perf_counter() - began
         stop.set()
         await watcher
+    if len(acked) != n:
+        raise RuntimeError(f"{n} commands sent, {len(acked)} ids answered")
     missing = len(acked.keys() - seen.keys())
     if missing:
         raise RuntimeError(f"{missing} acknowledged commands never reached the board")
@@ -80,36 +191,123 @@ def stock(database_url: str, n: int, concurrency: int) -> float:
     return per_thread * concurrency / elapsed
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def stock_servers(p: Running) -> Iterator[Running]:
+    """The stock Litestar app (``bench.stock_app``), one uvicorn process per publishing
+    service, on the platform's PostgreSQL: ``p`` with their endpoints instead of ours."""
+    publishers = sorted({service for _, service, _, _ in COMMANDS})
+    endpoints = {service: f"http://127.0.0.1:{_free_port()}" for service in publishers}
+    with tempfile.TemporaryDirectory(prefix="coalition-stock-") as tmp:
+        procs = []
+        try:
+            for service in publishers:
+                log = open(Path(tmp) / f"{service}.log", "wb")  # noqa: SIM115 - kept open while it runs
+                procs.append((subprocess.Popen(
+                    [sys.executable, "-m", "bench.stock_app", service, "--port", endpoints[service].rsplit(":", 1)[1],
+                     "--database-url", p.database_url], stdout=log, stderr=subprocess.STDOUT), log))
+            deadline = time.monotonic() + 60
+            for service, (proc, log) in zip(publishers, procs):
+                while True:
+                    if proc.poll() is not None:
+                        raise RuntimeError(f"stock {service} exited: {(Path(tmp) / f'{service}.log').read_text()}")
+                    try:
+                        if httpx.get(endpoints[service] + "/health", timeout=1).status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"stock {service} did not start within 60 s")
+                    time.sleep(0.1)
+            yield dataclasses.replace(p, endpoints=endpoints)
+        finally:
+            for proc, log in procs:
+                proc.terminate()
+            for proc, log in procs:
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+                log.close()
+
+
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench ingest", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench ingest", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--commands", type=int, default=20_000, help="N (default %(default)s)")
     parser.add_argument("--concurrency", type=int, default=64, help="C (default %(default)s)")
-    parser.add_argument("--stock-commands", type=int, default=3_000, help="for the stock approach")
+    parser.add_argument("--stock-commands", type=int, default=3_000, help="for the stock approach without HTTP")
+    parser.add_argument("--stock-http-commands", type=int, default=6_000,
+                        help="for the stock Litestar app (default %(default)s)")
+    parser.add_argument("--batch", type=int, default=500, metavar="SIZE",
+                        help="commands per POST /v1/batch (default %(default)s; 0: no batch figure)")
+    parser.add_argument("--batch-commands", type=int, default=20_000, help="commands sent in batches")
+    parser.add_argument("--batch-concurrency", type=int, default=6, help="batches in flight at once")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="smoke run: small N, one run")
     args = parser.parse_args(argv)
     if args.quick:
-        args.commands, args.stock_commands, args.runs, args.concurrency = 600, 300, 1, 16
-    rates, boards, stocks = [], [], []
-    with platform() as p:
+        args.commands, args.stock_commands, args.stock_http_commands, args.runs, args.concurrency = 600, 300, 300, 1, 16
+        args.batch_commands, args.batch = 1_000, min(args.batch, 100)
+    rates, boards, stocks, stock_https, batch_rates, batch_boards = [], [], [], [], [], []
+    with platform() as p, stock_servers(p) as stock_app:
         asyncio.run(ours(p, min(args.commands, 1000), args.concurrency))  # warm-up
+        asyncio.run(stock_http(stock_app, min(args.stock_http_commands, 1000), args.concurrency))
+        if args.batch:
+            asyncio.run(batched(p, min(args.batch_commands, 2 * args.batch), args.batch, args.batch_concurrency))
         for _ in range(args.runs):
             rate, on_board = asyncio.run(ours(p, args.commands, args.concurrency))
             rates.append(rate)
             boards.append(on_board)
             stocks.append(stock(p.database_url, args.stock_commands, args.concurrency))
-    rate, stock_rate = median(rates), median(stocks)
-    figures = {
+            stock_https.append(asyncio.run(stock_http(stock_app, args.stock_http_commands, args.concurrency)))
+            if args.batch:
+                batch_rate, batch_board = asyncio.run(batched(p, args.batch_commands, args.batch,
+                                                              args.batch_concurrency))
+                batch_rates.append(batch_rate)
+                batch_boards.append(batch_board)
+    rate, stock_rate, stock_http_rate = median(rates), median(stocks), median(stock_https)
+    # ratios of medians, all measured in the same runs
+    figures: dict[str, object] = {
         "commands": args.commands, "concurrency": args.concurrency, "runs": args.runs,
         "commands_per_second": round(rate, 1), "seconds_until_on_board": round(median(boards), 3),
         "stock_commands_per_second": round(stock_rate, 1), "ratio": round(rate / stock_rate, 2),
+        "stock_http_commands_per_second": round(stock_http_rate, 1),
+        "ratio_stock_http": round(rate / stock_http_rate, 2),
         "each_run_commands_per_second": [round(r, 1) for r in rates],
         "each_run_stock_commands_per_second": [round(r, 1) for r in stocks],
+        "each_run_stock_http_commands_per_second": [round(r, 1) for r in stock_https],
     }
-    report("ingest", [
+    rows = [
         ("accepted durable commands/s", f"{rate:,.0f}", f"median of {args.runs}; N={args.commands}, C={args.concurrency}"),
         ("seconds until all on the board", f"{median(boards):.2f}", "from the first send"),
-        ("stock: one save() per command", f"{stock_rate:,.0f}", f"commands/s, {args.stock_commands} commands"),
-        ("ratio", f"{rate / stock_rate:.2f}×", "ours / stock"),
-    ], figures)
+        ("stock: one save() per command, no HTTP", f"{stock_rate:,.0f}",
+         f"commands/s, {args.stock_commands} commands, C threads"),
+        ("stock: Litestar + save() per request", f"{stock_http_rate:,.0f}",
+         f"commands/s, {args.stock_http_commands} commands, same client, C={args.concurrency}"),
+        ("ratio to stock without HTTP", f"{rate / stock_rate:.2f}×", "ours / stock save()"),
+        ("ratio to stock Litestar", f"{rate / stock_http_rate:.2f}×", "ours / stock Litestar app"),
+    ]
+    if args.batch:
+        batch_rate = median(batch_rates)
+        figures.update({
+            "batch_size": args.batch, "batch_commands": args.batch_commands,
+            "batch_concurrency": args.batch_concurrency,
+            "batch_commands_per_second": round(batch_rate, 1),
+            "batch_seconds_until_on_board": round(median(batch_boards), 3),
+            "each_run_batch_commands_per_second": [round(r, 1) for r in batch_rates],
+        })
+        rows += [
+            ("POST /v1/batch: durable commands/s", f"{batch_rate:,.0f}",
+             f"median of {args.runs}; {args.batch_commands} commands, {args.batch} a batch, "
+             f"{args.batch_concurrency} batches in flight"),
+            ("batch: seconds until all on the board", f"{median(batch_boards):.2f}", "from the first send"),
+        ]
+    report("ingest", rows, figures)
     return 0

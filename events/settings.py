@@ -37,6 +37,8 @@ ENVIRONMENT = {
                            "endpoints.json of the data folder); the forum's key is COALITION_API_KEYS' or secrets.json's",
     "COALITION_ARCHIVE_AFTER_DAYS": "days after which a resolved or closed item leaves the board's live "
                                     "columns for its archive (default 7; may be fractional)",
+    "COALITION_BATCH_MAX_COMMANDS": "the most commands one POST /v1/batch may carry (default 500); more is a 400 "
+                                    "that gives the limit",
 }
 
 SERVICES = ("forum", "momentum", "scg", "unions")
@@ -140,6 +142,20 @@ def archive_after_days() -> timedelta:
     if not 0 <= days <= 36_500:
         raise RuntimeError(f"COALITION_ARCHIVE_AFTER_DAYS must be between 0 and 36500, not {value}")
     return timedelta(days=days)
+
+
+def batch_max_commands() -> int:
+    """How many commands a publisher may send in one ``POST /v1/batch``: each is checked,
+    and all are committed, before the batch is answered, so the batch holds its connection
+    (and its client waits) for all of them."""
+    value = env("COALITION_BATCH_MAX_COMMANDS", "500") or "500"
+    try:
+        limit = int(value)
+    except ValueError:
+        raise RuntimeError(f"COALITION_BATCH_MAX_COMMANDS must be a whole number, not {value!r}") from None
+    if not 1 <= limit <= 10_000:
+        raise RuntimeError(f"COALITION_BATCH_MAX_COMMANDS must be between 1 and 10000, not {limit}")
+    return limit
 
 
 def data_dir() -> Path:

@@ -19,6 +19,7 @@ from events.recorder import RECONNECT_WITHIN
 from events.settings import auth_failures_per_minute, database_url, nats_url
 from events.stream import connect
 from projections.board.queries import BoardWatch
+from services.api.batch import batch_routes
 from services.application import open_application
 from services.auth import FailedAuthentications, load_keyring
 from services.committer import GroupCommitter
@@ -92,7 +93,7 @@ def create_app(service: Service, db_url: str | None = None, nats: str | None = N
             application.close()
 
     return Litestar(
-        route_handlers=[*service.controllers, health],
+        route_handlers=[*service.controllers, *batch_routes(service), health],
         lifespan=[lifespan],
         state=State({"failed_authentications": FailedAuthentications(auth_failures_per_minute())}),
         exception_handlers={**EXCEPTION_HANDLERS, **LIMIT_HANDLERS,  # type: ignore[arg-type]

@@ -75,6 +75,44 @@ class GroupCommitter:
         self._queue.put((*self._events(aggregates), answers, resolve))
         await done
 
+    async def commit_each(self, commands: list[tuple[tuple[Any, ...], tuple[Any, ...]]]) -> list[BaseException | None]:
+        """Several commands at once (``POST /v1/batch``), each ``(aggregates, answers)`` as
+        :meth:`commit` takes one: checked and queued one by one, so each still commits or
+        fails on its own (a refused one fails alone), but all queued before this waits, and
+        the event loop woken once when the last is settled. Returns, per command, None once
+        it is durable, or what refused it."""
+        outcomes: list[BaseException | None] = [None] * len(commands)
+        queued: list[Queued] = []
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        left = [0]
+
+        def settle() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        def resolver(index: int) -> Done:
+            def resolve(exc: BaseException | None) -> None:  # on the writer thread only
+                outcomes[index] = exc
+                left[0] -= 1
+                if left[0] == 0:
+                    loop.call_soon_threadsafe(settle)
+
+            return resolve
+
+        for index, (aggregates, answers) in enumerate(commands):
+            try:
+                queued.append((*self._events(aggregates), answers, resolver(index)))
+            except Exception as exc:  # noqa: BLE001 - this command's refusal, handed back
+                outcomes[index] = exc
+        left[0] = len(queued)
+        if not queued:
+            return outcomes
+        for entry in queued:
+            self._queue.put(entry)
+        await done
+        return outcomes
+
     def save(self, *aggregates: Any) -> None:
         """Block until the aggregates' new events are committed (for threads and scripts)."""
         done: Future[None] = Future()
