@@ -15,6 +15,9 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
+from contracts.regions import NAMES as REGION_NAMES
+from contracts.regions import describe as describe_regions
+
 Tlp = Literal["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"]
 """Traffic Light Protocol 2.0: who may see an event beyond its publisher."""
 
@@ -31,6 +34,14 @@ ItemId = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9]
 Text = Annotated[str, Meta(min_length=1, max_length=2000, pattern=PLAIN)]
 ShortText = Annotated[str, Meta(min_length=1, max_length=200, pattern=PLAIN)]
 Region = Annotated[str, Meta(min_length=2, max_length=60, pattern=PLAIN, description="UK nation or English region")]
+"""A region as the shared log carries it: free text, because events written before the
+vocabulary (``contracts.regions``) must stay readable. New events name one of the twelve
+ITL1 regions: commands take :data:`PlaceName` and store its ONS name; readers map old text
+with ``contracts.regions.canonical`` (None: unknown)."""
+PlaceName = Annotated[str, Meta(min_length=2, max_length=60, pattern=PLAIN, description=describe_regions(),
+                                examples=list(REGION_NAMES))]
+"""A region as a partner sends it: one of the ITL1 regions by name or code, or an alias, in
+any case (checked and mapped to the ONS name by the commands: anything else is a 400)."""
 PersonalName = Annotated[
     str,
     Meta(

@@ -25,8 +25,8 @@ from contracts.base import (
     Moment,
     OrgId,
     People,
+    PlaceName,
     Refs,
-    Region,
     Severity,
     ShortText,
     Text,
@@ -36,14 +36,31 @@ from contracts.base import (
 from contracts.campaigning import ActionKind, WinKind
 from contracts.forum import Method, Position, Priority, Status
 from contracts.industrial import Helps, Members, Sector, Workplaces
+from contracts.regions import canonical, describe
 from services.domain.sharing import Sharing
 
 
 class Body(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """What every command body is: no unknown field, every instant within the contracts' years."""
+    """What every command body is: no unknown field, every instant within the contracts' years,
+    a ``region`` (if it has one) one of the vocabulary's, stored by its ONS name."""
 
     def __post_init__(self) -> None:
         check_times(self)
+        place(self)
+
+
+def place(body: msgspec.Struct) -> None:
+    """Replace ``body``'s ``region`` by the ONS name of the region it names ("yorkshire" →
+    "Yorkshire and The Humber"), or raise ValueError naming the field: the board counts and
+    filters by these names, so the log gets no others."""
+    region = getattr(body, "region", None)
+    if region is None:
+        return
+    name = canonical(region)
+    if name is None:
+        raise ValueError(f"`region` {region!r} is not a UK nation or English region: {describe()}")
+    if name != region:
+        msgspec.structs.force_setattr(body, "region", name)
 
 
 class Command(Body, frozen=True, kw_only=True):
@@ -52,7 +69,7 @@ class Command(Body, frozen=True, kw_only=True):
     org: OrgId | None = None
     tlp: Tlp = "GREEN"
     audience: Audience | None = None
-    region: Region | None = None
+    region: PlaceName | None = None
     refs: Refs = []
     occurred_at: Moment | None = None
 
@@ -116,7 +133,7 @@ class SchedulePicket(Body, frozen=True, kw_only=True):
     when: Moment
     needs: Text | None = None
     tlp: Tlp | None = None
-    region: Region | None = None
+    region: PlaceName | None = None
     occurred_at: Moment | None = None
 
 

@@ -20,6 +20,7 @@ from services.api.board_reads import HistoryController
 from services.api.forum import BoardController, TriageController
 from services.api.pages import AuditPagesController
 from services.api.partners import PartnerController
+from services.api.regions import RegionsController
 from services.api.workflow import DecisionController, FormController, WorkflowController
 from services.application import A, CampaignApp, utc
 from services.commands import (
@@ -222,7 +223,7 @@ SERVICE = Service(
     application=ForumApp,
     controllers=(TriageController, WorkflowController, DecisionController, FormController, SessionController,
                  ActionController, WinController, BoardController, HistoryController, BoardPageController,
-                 AuditPagesController, STATIC, PartnerController),
+                 AuditPagesController, RegionsController, STATIC, PartnerController),
     background=(escalate_overdue,),
     app_options=forum_app_options,
 )

@@ -4,6 +4,7 @@ shared log. Each refusal is a 4xx that says why."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -13,6 +14,8 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE, HTTP_422_UNPROCESSABLE_ENTITY
 
 from services.translator import TooLargeToPublish, Unpublishable
+
+_NAMED = re.compile(r"`(\w+)`")
 
 MAX_BODY = 256 * 1024
 """The largest request body a service reads (413 beyond): a quarter of what NATS carries
@@ -42,9 +45,12 @@ class CommandRequest(Request[Any, Any, Any]):
                 msgspec.convert(value, body.annotation, strict=True)
             except msgspec.ValidationError as exc:
                 message, _, where = str(exc).partition(" - at `$")
+                # a check of the whole body (``__post_init__``) names its field first: "`region` …"
+                named = _NAMED.match(message)
+                key = where.rstrip("`").lstrip(".") or (named.group(1) if named else "data")
                 raise ValidationException(
                     f"Validation failed for {self.method} {self.url.path}",
-                    extra=[{"message": message, "key": where.rstrip("`").lstrip(".") or "data", "source": "body"}],
+                    extra=[{"message": message, "key": key, "source": "body"}],
                 ) from None
         return value
 

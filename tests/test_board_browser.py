@@ -113,7 +113,7 @@ def log_in(browser: Browser, contexts: dict[str, BrowserContext], live: Running,
 def report(live: Running, summary: str) -> tuple[str, float]:
     """An attack through the movement's API; its id and when its ``201`` arrived."""
     resp = live.post("momentum", "momentum", "/v1/attacks", {**bodies.ATTACK, "summary": summary,
-                                                              "region": "Leeds"})
+                                                              "region": "Yorkshire"})
     assert resp.status_code == 201, resp.text
     return resp.json()["id"], time.perf_counter()
 

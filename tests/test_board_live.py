@@ -52,7 +52,7 @@ def test_an_attack_reaches_a_listening_reader_as_one_event(platform: Running) ->
         stream = sse(resp)
         ready = next_event(stream, "ready")
         start = int(ready["id"])
-        item = report(platform, summary="Suspended for a speech at a picket", region="Leeds")
+        item = report(platform, summary="Suspended for a speech at a picket", region="yorkshire")
         while True:
             change = next_event(stream, "board")
             data = json.loads(change["data"])
@@ -60,7 +60,7 @@ def test_an_attack_reaches_a_listening_reader_as_one_event(platform: Running) ->
                 break
     assert int(change["id"]) == data["position"] > start
     card = next(i for i in data["items"] if i["id"] == item)
-    assert card["column"] == "triage" and card["region"] == "Leeds"
+    assert card["column"] == "triage" and card["region"] == "Yorkshire and The Humber"
     assert f'id="item-{item}"' in card["html"] and "TLP:GREEN" in card["html"]
     assert "Acknowledge" not in card["html"], "the open view offers no forms"
 
@@ -103,10 +103,10 @@ def test_a_quiet_feed_says_it_is_alive(platform: Running) -> None:
 
 
 def test_the_page_filters_and_shows_past_boards(platform: Running) -> None:
-    leeds = report(platform, summary="Leeds branch secretary suspended", region="Leeds")
-    york = report(platform, summary="York councillor suspended", region="York")
+    leeds = report(platform, summary="Leeds branch secretary suspended", region="Yorkshire")
+    york = report(platform, summary="Newcastle councillor suspended", region="North East")
     board = platform.wait_on_board(leeds, york)
-    page = httpx.get(platform.url("forum", "/"), params={"region": "Leeds"}, timeout=30)
+    page = httpx.get(platform.url("forum", "/"), params={"region": "Yorkshire and The Humber"}, timeout=30)
     assert page.status_code == 200
     html = page.text
     assert f'id="item-{leeds}"' in html and f'id="item-{york}"' not in html

@@ -39,7 +39,8 @@ READS = {"getBoard": {"200", "400", "401", "429", "503"}, "getItemTimeline": {"2
          "listDecisions": {"200", "400", "401", "429", "503"}, "getDecision": {"200", "400", "401", "404", "429", "503"},
          "boardEvents": {"200", "400", "401", "429", "503"},
          "listPartnerChanges": {"200", "400", "401", "404", "429", "503"},
-         "readCase": {"200", "400", "401", "404", "429", "503"}}
+         "readCase": {"200", "400", "401", "404", "429", "503"},
+         "getRegions": {"200", "401", "429", "503"}}
 #: The longest a service's run may take.
 RUN_WITHIN = 300
 

@@ -34,6 +34,7 @@ from projections.board.audit import (
     titles,
     whole_board,
 )
+from projections.board.regions import RegionCount, RegionCounts, Tally, region_counts
 from projections.board.schema import POSITION
 from projections.board.views import (
     ATTACK_STATUSES,
@@ -55,6 +56,7 @@ __all__ = [
     "board_position", "find_item", "item_timeline", "list_decisions", "open_tasks", "position_at_time", "read_board",
     "rejected_count", "subject_timeline", "timeline_csv",
     "Heading", "heading", "titles", "whole_board",
+    "RegionCount", "RegionCounts", "Tally", "region_counts",
 ]
 
 
