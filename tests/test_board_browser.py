@@ -345,3 +345,53 @@ def test_no_request_leaves_the_machine() -> None:
     assert not away, away
     assert not [url for url in REQUESTS if urlsplit(url).scheme not in ("http", "https", "ws", "wss", "data",
                                                                           "blob", "about")]
+
+
+# --- the region view (issue 11): the map shows where attacks and strikes are open, and
+# each region filters the board ---------------------------------------------------------
+
+
+def test_the_region_map_shows_the_counts_and_each_region_filters_the_board(
+        live: Running, browser: Browser, contexts: dict[str, BrowserContext]) -> None:
+    import re
+
+    east = live.post("momentum", "momentum", "/v1/attacks", {**bodies.ATTACK, "region": "east anglia",
+                                                             "summary": "Norwich organiser suspended"})
+    strike = live.post("rmt", "unions", "/v1/strikes", {**bodies.STRIKE, "region": "East of England"})
+    london = live.post("momentum", "momentum", "/v1/attacks", {**bodies.ATTACK, "summary": "Camden member suspended"})
+    ids = [r.json()["id"] for r in (east, strike, london) if r.status_code == 201]
+    assert len(ids) == 3, (east.text, strike.text, london.text)
+    live.wait_on_board(*ids)
+    page = board_page(browser, contexts, "map-reader", live.url("forum", "/"))
+    page.get_by_role("link", name="Map of regions").click()
+    page.wait_for_url(live.url("forum", "/regions"))
+    tile = page.locator("#tile-TLH")
+    expect(page.locator("svg a.tile")).to_have_count(12)
+    expect(tile).to_have_attribute("aria-label", re.compile(r"^East of England: 1 open attack and 1 strike this week"))
+    expect(tile).to_have_attribute("data-total", "2")
+    expect(page.get_by_role("row", name=re.compile("^East of England TLH 1 1 2$"))).to_have_count(1)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "region-view.png"), full_page=True)
+    print(f"screenshot: {ARTIFACTS / 'region-view.png'}")
+
+    # by keyboard: Tab reaches the East of England's tile, Enter opens the board filtered to it
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "tile-TLH":
+            break
+    assert page.evaluate("document.activeElement.id") == "tile-TLH", "Tab never reached the tile"
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/\?region=East%20of%20England$"))
+    expect(page.locator("#f-region")).to_have_value("East of England")
+    expect(page.locator(f"#item-{ids[0]}")).to_have_count(1)
+    expect(page.locator(f"#item-{ids[1]}")).to_have_count(1)
+    expect(page.locator(f"#item-{ids[2]}")).to_have_count(0)
+
+    # by mouse: London's tile
+    page.goto(live.url("forum", "/regions"))
+    page.get_by_role("link", name=re.compile("^London: ")).click()
+    page.wait_for_url(re.compile(r"/\?region=London$"))
+    expect(page.locator(f"#item-{ids[2]}")).to_have_count(1)
+    expect(page.locator(f"#item-{ids[0]}")).to_have_count(0)
+    away = [url for url in REQUESTS if urlsplit(url).hostname not in LOCAL and urlsplit(url).scheme.startswith("http")]
+    assert not away, away
