@@ -15,7 +15,8 @@ from litestar.status_codes import HTTP_413_REQUEST_ENTITY_TOO_LARGE, HTTP_422_UN
 
 from services.translator import TooLargeToPublish, Unpublishable
 
-_NAMED = re.compile(r"`(\w+)`")
+#: How a check of a whole body names the field at fault, first: "`region` …" or "audience: …".
+_NAMED = re.compile(r"`(\w+)`|(\w+): ")
 
 MAX_BODY = 256 * 1024
 """The largest request body a service reads (413 beyond): a quarter of what NATS carries
@@ -45,9 +46,9 @@ class CommandRequest(Request[Any, Any, Any]):
                 msgspec.convert(value, body.annotation, strict=True)
             except msgspec.ValidationError as exc:
                 message, _, where = str(exc).partition(" - at `$")
-                # a check of the whole body (``__post_init__``) names its field first: "`region` …"
+                # a check of the whole body (``__post_init__``) names its field first
                 named = _NAMED.match(message)
-                key = where.rstrip("`").lstrip(".") or (named.group(1) if named else "data")
+                key = where.rstrip("`").lstrip(".") or (named.group(1) or named.group(2) if named else "data")
                 raise ValidationException(
                     f"Validation failed for {self.method} {self.url.path}",
                     extra=[{"message": message, "key": key, "source": "body"}],
