@@ -299,7 +299,7 @@ class RegisterGroup(Command, frozen=True):
     """Register a local group of the movement, with its region."""
 
     name: ShortText
-    region: Region  # type: ignore[assignment]  # a group always has one
+    region: PlaceName  # type: ignore[assignment]  # a group always has one
 
 
 class OpenCase(Body, frozen=True, kw_only=True):
