@@ -20,6 +20,7 @@ from services.api.board_reads import HistoryController
 from services.api.forum import BoardController, TriageController
 from services.api.pages import AuditPagesController
 from services.api.partners import PartnerController
+from services.api.visits import VisitController
 from services.api.workflow import DecisionController, FormController, WorkflowController
 from services.application import A, CampaignApp, utc
 from services.commands import (
@@ -221,8 +222,9 @@ SERVICE = Service(
     title="Forum: the coordinators' board, triage, responses, decisions and read API",
     application=ForumApp,
     controllers=(TriageController, WorkflowController, DecisionController, FormController, SessionController,
-                 ActionController, WinController, BoardController, HistoryController, BoardPageController,
-                 AuditPagesController, STATIC, PartnerController),
+                 ActionController, WinController, VisitController,  # issue 11: asking for an MP's visit
+                 BoardController, HistoryController, BoardPageController, AuditPagesController, STATIC,
+                 PartnerController),
     background=(escalate_overdue,),
     app_options=forum_app_options,
 )
