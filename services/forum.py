@@ -17,6 +17,7 @@ from events.sharing import Partner
 from services.api.campaigns import ActionController, WinController
 from services.api.board_page import STATIC, BoardPageController
 from services.api.board_reads import HistoryController
+from services.api.disputes import BranchDirectory
 from services.api.forum import BoardController, TriageController
 from services.api.pages import AuditPagesController
 from services.api.partners import PartnerController
@@ -222,7 +223,8 @@ SERVICE = Service(
     title="Forum: the coordinators' board, triage, responses, decisions and read API",
     application=ForumApp,
     controllers=(TriageController, WorkflowController, DecisionController, FormController, SessionController,
-                 ActionController, WinController, VisitController,  # issue 11: asking for an MP's visit
+                 ActionController, WinController,
+                 VisitController, BranchDirectory,  # issue 11: asking for an MP's visit; where branches are
                  BoardController, HistoryController, BoardPageController, AuditPagesController, STATIC,
                  PartnerController),
     background=(escalate_overdue,),

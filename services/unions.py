@@ -60,15 +60,15 @@ class UnionsApp(PublisherApp):
                               cmd.important_public_service, cmd.tally(), utc(cmd.occurred_at), cmd.sharing())
 
     def _own_dispute_or_strike(self, item_id: str, org: str) -> None:
-        try:
-            self.get_item(Dispute, item_id, org)
-        except NotYourItem:
-            raise
-        except ItemNotFound:
+        """``item_id`` is one of ``org``'s disputes or strikes (another union's is, to
+        ``org``, not there)."""
+        for kind in (Dispute, Strike):
             try:
-                self.get_item(Strike, item_id, org)
-            except ItemNotFound:
-                raise ItemNotFound(f"no dispute or strike of {org} with id {item_id} (in `refs`)") from None
+                self.get_item(kind, item_id, org)
+                return
+            except (ItemNotFound, NotYourItem):
+                continue
+        raise ItemNotFound(f"no dispute or strike of {org} with id {item_id} (in `refs`)")
 
     def end_strike(self, org: str, strike_id: str, cmd: EndStrike) -> Strike:
         strike = self.get_item(Strike, strike_id, org)

@@ -12,9 +12,9 @@ from litestar.params import Parameter
 from events.organisations import Organisation
 from projections.board.queries import read_board
 from services.api.context import application, commit, in_thread, on_board
-from services.auth import KEY_REQUIRED, authenticate, check_publisher
+from services.auth import KEY_OPTIONAL, KEY_REQUIRED, authenticate, check_publisher, optional_viewer
 from services.commands import Created, DeclareDispute, RecordBallot, RegisterBranch, RegisterRep
-from services.errors import CHANGES_ITEM, ON_ITEM, READ, documented
+from services.errors import CHANGES_ITEM, CREATES, ON_ITEM, READ, documented
 from services.idempotency import PARAMETERS as IDEMPOTENCY
 from services.idempotency import RESPONSE_HEADERS as REPLAYED
 
@@ -27,7 +27,7 @@ class DisputeController(Controller):
     response_headers = REPLAYED
     security = KEY_REQUIRED
 
-    @post("", operation_id="declareDispute", status_code=201, responses=ON_ITEM)
+    @post("", operation_id="declareDispute", status_code=201, responses=CREATES)
     async def declare(self, request: Request, caller: Organisation, data: DeclareDispute) -> Created:
         """Declare a trade dispute with an employer: sector and the issues in dispute."""
         check_publisher(caller, data.org)
@@ -82,7 +82,7 @@ class BranchController(Controller):
     response_headers = REPLAYED
     security = KEY_REQUIRED
 
-    @post("", operation_id="registerBranch", status_code=201, responses=ON_ITEM)
+    @post("", operation_id="registerBranch", status_code=201, responses=CREATES)
     async def register(self, request: Request, caller: Organisation, data: RegisterBranch) -> Created:
         """Register a branch of this union: its name, region, workplaces and a contact."""
         check_publisher(caller, data.org)
@@ -95,15 +95,26 @@ class BranchController(Controller):
         branch, rep = await in_thread(application(request).register_rep, caller.id, branch_id, data)
         return await commit(request, Created(id=rep), branch)
 
-    @get("", operation_id="listBranches", responses=documented(*READ), parameters={})
+
+class BranchDirectory(Controller):
+    """Where the unions' branches are: what the forum reads to pair local groups and
+    branches (served by the forum, with the board's reads)."""
+
+    path = "/api/branches"
+    tags = ["board"]
+    security = KEY_OPTIONAL
+
+    @get("", operation_id="listBranches", responses=documented(*READ, 400))
     async def list_branches(
-        self, request: Request, caller: Organisation,
+        self, request: Request,
         region: Annotated[str | None, Parameter(description="only the branches in this region",
                                                 max_length=60)] = None,
     ) -> list[BranchView]:
-        """The unions' branches the caller may see, by region then name, with their reps:
-        where a local group and a branch can work together."""
-        board = await on_board(request, lambda conn: read_board(conn, caller.id))
+        """The unions' branches the caller may see (without a key: what every member
+        organisation may see), by region then name, with their workplace reps: where a
+        local group and a branch can work together."""
+        viewer = optional_viewer(request)
+        board = await on_board(request, lambda conn: read_board(conn, viewer))
         branches = [item for item in board.items if item.kind == "branch"
                     and (region is None or item.region == region)]
         return [

@@ -96,7 +96,7 @@ def test_a_ballot_is_counted_by_the_service_for_the_unions_own_dispute(unions: U
 def test_a_ballot_for_another_unions_dispute_or_an_unknown_item_is_refused(unions: UnionsApp) -> None:
     dispute = unions.declare_dispute(PUBLISHER, decode(bodies.DISPUTE, DeclareDispute))
     unions.save(dispute)
-    with pytest.raises(NotYourItem):
+    with pytest.raises(ItemNotFound, match="no dispute or strike of fbu"):
         unions.record_ballot(NAMED, decode(bodies.ballot([str(dispute.id)]), RecordBallot))
     with pytest.raises(ItemNotFound, match="`refs`"):
         unions.record_ballot(PUBLISHER, decode(bodies.ballot([new_id()]), RecordBallot))
