@@ -277,3 +277,13 @@ def test_a_visit_request_for_an_item_names_it_on_both_cards() -> None:
     assert changes.inserts[visit]["title"] == "MP visit: A. MP to Rally"
     assert changes.inserts[action]["detail"]["visits"][visit]["state"] == "requested"
     assert uuid.UUID(visit)
+
+
+def test_each_step_reads_as_one_line_on_the_timeline() -> None:
+    from projections.board.audit import _summary
+
+    lines = [_summary(ce) for _, ce in story()[0]]
+    assert "corroborated by rmt: Our rep" in lines
+    assert "ballot at Example Rail Ltd: turnout 65%, yes 88% of votes cast, thresholds met" in lines
+    assert "MP visit confirmed by scg: A. MP" in lines
+    assert "action completed: 52 turned out (Held)" in lines
