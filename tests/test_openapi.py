@@ -47,7 +47,7 @@ READS = {"getBoard": {"200", "400", "401", "429", "503"}, "getItemTimeline": {"2
          "listPartnerChanges": {"200", "400", "401", "404", "429", "503"},
          "readCase": {"200", "400", "401", "404", "429", "503"},
          "listBranches": {"200", "400", "401", "429", "503"}}
-#: The longest a service's run may take.
+#: The longest a service's run may take (generous: the machine may be shared with other runs).
 RUN_WITHIN = 300
 
 
