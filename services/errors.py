@@ -118,15 +118,10 @@ def _answer(status: int, detail: str | None = None) -> Handler:
     return handler
 
 
-def unknown_item(request: Request, exc: Exception) -> Response:
+def unknown_item(request: Request, _: Exception) -> Response:
     """``404 no <kind> with id <id>``, the kind and id taken from the route (``attack_id``…),
-    whether the item does not exist, is not shared with the caller or is not the caller's.
-    An item named in the body (``serves``, ``refs``) is named by the domain's message, which
-    says no more than the caller sent."""
-    found = next(((k, v) for k, v in request.path_params.items() if k.endswith("_id")), None)
-    if found is None:
-        return _json(HTTP_404_NOT_FOUND, str(exc) if isinstance(exc, ItemNotFound) else "no such item")
-    name, item_id = found
+    whether the item does not exist, is not shared with the caller or is not the caller's."""
+    name, item_id = next(((k, v) for k, v in request.path_params.items() if k.endswith("_id")), ("item_id", "?"))
     return _json(HTTP_404_NOT_FOUND, f"no {name.removesuffix('_id')} with id {item_id}")
 
 

@@ -22,7 +22,7 @@ from services.commands import (
 )
 from services.domain.branches import Branch
 from services.domain.disputes import Ballot, Dispute
-from services.domain.errors import ItemNotFound, NotYourItem
+from services.domain.errors import ItemNotFound, NotYourItem, UnknownReference
 from services.domain.industrial import SolidarityRequest, Strike
 from services.registry import Service
 
@@ -61,14 +61,14 @@ class UnionsApp(PublisherApp):
 
     def _own_dispute_or_strike(self, item_id: str, org: str) -> None:
         """``item_id`` is one of ``org``'s disputes or strikes (another union's is, to
-        ``org``, not there)."""
+        ``org``, not there): else a 400 naming ``refs``."""
         for kind in (Dispute, Strike):
             try:
                 self.get_item(kind, item_id, org)
                 return
             except (ItemNotFound, NotYourItem):
                 continue
-        raise ItemNotFound(f"no dispute or strike of {org} with id {item_id} (in `refs`)")
+        raise UnknownReference("refs", f"`refs`: {org} has no dispute or strike with id {item_id}")
 
     def end_strike(self, org: str, strike_id: str, cmd: EndStrike) -> Strike:
         strike = self.get_item(Strike, strike_id, org)

@@ -70,7 +70,7 @@ def test_bad_ballots_disputes_and_outcomes_are_refused_and_nothing_is_stored(pla
         ({**ballot([dispute]), "important_public_service": "yes"}, "important_public_service"),
     ]:
         refused(platform, platform.post("rmt", "unions", "/v1/ballots", body), 400, field)
-    refused(platform, platform.post("rmt", "unions", "/v1/ballots", ballot([fbus])), 404, fbus)  # another union's
+    refused(platform, platform.post("rmt", "unions", "/v1/ballots", ballot([fbus])), 400, "refs", fbus)  # another union's
     refused(platform, platform.post("rmt", "unions", "/v1/disputes", {**DISPUTE, "issues": ""}), 400, "issues")
     refused(platform, platform.post("rmt", "unions", "/v1/disputes", {**DISPUTE, "employer": None}), 400, "employer")
     refused(platform, platform.post("rmt", "unions", f"/v1/strikes/{strike}/outcome", {"outcome": "glorious"}),

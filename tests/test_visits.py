@@ -77,7 +77,8 @@ def test_bad_visit_requests_and_answers_are_refused_and_nothing_is_stored(platfo
     platform.wait_on_board(visit_id)
     unknown = "5f0c1c9e-8f5e-4d1e-9b7a-2f4f7e0d1a11"
     before = settled(platform)
-    refused(platform, platform.post("momentum", "momentum", "/v1/visits", {**visit(unknown)}), 404, unknown)
+    refused(platform, platform.post("momentum", "momentum", "/v1/visits", {**visit(unknown)}), 400, "serves",
+            unknown)
     refused(platform, platform.post("momentum", "momentum", "/v1/visits", {"serves": picket_id}), 400, "where")
     refused(platform, platform.post("momentum", "momentum", "/v1/visits", {**visit(picket_id), "mp": ""}), 400, "mp")
     refused(platform, platform.post("momentum", "momentum", "/v1/visits",

@@ -14,7 +14,7 @@ from projections.board.queries import read_board
 from services.api.context import application, commit, in_thread, on_board
 from services.auth import KEY_OPTIONAL, KEY_REQUIRED, authenticate, check_publisher, optional_viewer
 from services.commands import Created, DeclareDispute, RecordBallot, RegisterBranch, RegisterRep
-from services.errors import CHANGES_ITEM, CREATES, ON_ITEM, READ, documented
+from services.errors import CHANGES_ITEM, CREATES, READ, documented
 from services.idempotency import PARAMETERS as IDEMPOTENCY
 from services.idempotency import RESPONSE_HEADERS as REPLAYED
 
@@ -43,7 +43,7 @@ class BallotController(Controller):
     response_headers = REPLAYED
     security = KEY_REQUIRED
 
-    @post("", operation_id="recordBallot", status_code=201, responses=ON_ITEM)
+    @post("", operation_id="recordBallot", status_code=201, responses=CREATES)
     async def record(self, request: Request, caller: Organisation, data: RecordBallot) -> Created:
         """Record a ballot's counts (members entitled to vote, votes cast, yes votes, and
         whether they work in important public services) for this union's dispute and/or

@@ -41,7 +41,7 @@ from services.commands import (
 )
 from services.domain.attacks import AlreadyCorroborated, OwnAttack
 from services.domain.campaigns import AlreadyCompleted
-from services.domain.errors import ItemNotFound, NotYourItem
+from services.domain.errors import NotYourItem, UnknownReference
 from services.domain.industrial import AlreadyEnded
 from services.domain.sharing import Sharing
 from services.domain.visits import VisitAlreadyAnswered, VisitNotConfirmed
@@ -96,9 +96,9 @@ def test_a_ballot_is_counted_by_the_service_for_the_unions_own_dispute(unions: U
 def test_a_ballot_for_another_unions_dispute_or_an_unknown_item_is_refused(unions: UnionsApp) -> None:
     dispute = unions.declare_dispute(PUBLISHER, decode(bodies.DISPUTE, DeclareDispute))
     unions.save(dispute)
-    with pytest.raises(ItemNotFound, match="no dispute or strike of fbu"):
+    with pytest.raises(UnknownReference, match="fbu has no dispute or strike"):
         unions.record_ballot(NAMED, decode(bodies.ballot([str(dispute.id)]), RecordBallot))
-    with pytest.raises(ItemNotFound, match="`refs`"):
+    with pytest.raises(UnknownReference, match="`refs`"):
         unions.record_ballot(PUBLISHER, decode(bodies.ballot([new_id()]), RecordBallot))
 
 
