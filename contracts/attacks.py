@@ -29,8 +29,10 @@ class AttackReported(Contract, frozen=True, tag="attack.reported.v1"):
 
 
 class AttackUpdated(Contract, frozen=True, tag="attack.updated.v1"):
-    """Corrected facts about a reported attack."""
+    """Corrected facts about a reported attack, by the organisation that reported it
+    (``attack_kind`` repeats the attack's kind, so that a reader can retitle it)."""
 
+    attack_kind: AttackKind | None = None
     summary: Text | None = None
     severity: Severity | None = None
     targets: Targets | None = None

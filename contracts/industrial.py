@@ -14,6 +14,7 @@ Help = Literal["people_on_picket", "strike_fund", "motions", "mp_visit", "statem
 Workplaces = Annotated[list[ShortText], Meta(max_length=500, description="at most 500")]
 Members = Annotated[int, Meta(ge=1, le=10_000_000)]
 Helps = Annotated[list[Help], Meta(max_length=10)]
+StrikeOutcome = Literal["won", "settled", "lost", "suspended"]
 
 
 class DisputeDeclared(Contract, frozen=True, tag="dispute.declared.v1"):
@@ -24,13 +25,30 @@ class DisputeDeclared(Contract, frozen=True, tag="dispute.declared.v1"):
     issues: Text
 
 
+Count = Annotated[int, Meta(ge=0, le=10_000_000)]
+
+
 class BallotResult(Contract, frozen=True, tag="ballot.result.v1"):
-    """The result of an industrial action ballot."""
+    """The result of an industrial action ballot (``refs``: its dispute and strike).
+
+    The union sends the counts; turnout, yes share and the thresholds are computed by the
+    unions service (``services.domain.ballots``), never taken from the client: at least
+    50 % of those entitled to vote voted and, in important public services, at least 40 %
+    of all of them voted yes (``threshold_met`` is both; ``majority`` that more voted yes
+    than not)."""
 
     employer: ShortText
     turnout: Annotated[float, Meta(ge=0, le=1)]
     yes_share: Annotated[float, Meta(ge=0, le=1)]
     threshold_met: bool
+    eligible: Count | None = None
+    votes_cast: Count | None = None
+    yes_votes: Count | None = None
+    important_public_service: bool = False
+    turnout_met: bool | None = None
+    support_met: bool | None = None
+    """40 % of all eligible voted yes (met by definition outside important public services)"""
+    majority: bool | None = None
 
 
 class StrikeCalled(Contract, frozen=True, tag="strike.called.v1"):
@@ -66,5 +84,5 @@ class SolidarityRequested(Contract, frozen=True, tag="solidarity.requested.v1"):
 class StrikeEnded(Contract, frozen=True, tag="strike.ended.v1"):
     """A strike is over."""
 
-    outcome: Literal["won", "settled", "lost", "suspended"]
+    outcome: StrikeOutcome
     summary: Text | None = None

@@ -6,6 +6,7 @@ from typing import Union
 
 from contracts.attacks import AttackCorroborated, AttackReported, AttackResolved, AttackUpdated
 from contracts.base import Contract
+from contracts.branches import BranchRegistered, RepRegistered
 from contracts.campaigning import (
     ActionCalled,
     ActionCompleted,
@@ -35,6 +36,7 @@ from contracts.industrial import (
     StrikeCalled,
     StrikeEnded,
 )
+from contracts.visits import VisitConfirmed, VisitDeclined, VisitDone, VisitRequested
 
 CONTRACTS: tuple[type[Contract], ...] = (
     AttackReported, AttackUpdated, AttackCorroborated, AttackResolved,
@@ -46,6 +48,8 @@ CONTRACTS: tuple[type[Contract], ...] = (
     GroupRegistered, CaseOpened, CaseProgressed,
     # the forum's record of its partners' subscriptions (issue 9)
     PartnerChanged,
+    # issue 11: MP visits, union branches and reps
+    VisitRequested, VisitConfirmed, VisitDeclined, VisitDone, BranchRegistered, RepRegistered,
 )
 
 Event = Union[CONTRACTS]  # type: ignore[valid-type]

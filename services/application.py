@@ -25,6 +25,9 @@ from events.settings import DatabaseParams
 from services.commands import (
     CallAction,
     CloseCase,
+    CompleteAction,
+    CorrectAttack,
+    CorroborateAttack,
     MakePledge,
     OpenCase,
     RecordCaseStep,
@@ -32,12 +35,14 @@ from services.commands import (
     ReferCase,
     RegisterGroup,
     ReportAttack,
+    RequestVisit,
     ResolveAttack,
     TableMotion,
 )
-from services.domain.attacks import Attack
+from services.domain.attacks import AlreadyCorroborated, Attack, Corroboration, OwnAttack, corroboration_id
 from services.domain.campaigns import Action, Pledge, Win
 from services.domain.casework import Case
+from services.domain.visits import VisitRequest
 from contracts.movement import GroupRef
 from services.domain.errors import ItemNotFound, NotYourItem
 from services.domain.groups import Group, UnknownGroup
@@ -117,6 +122,20 @@ class CampaignApp(ServiceApplication):
             refs.append(GroupRef(id=str(group.id), name=group.name))
         return refs
 
+    # --- issue 11: turnout, and asking for an MP's visit -----------------------------
+
+    def complete_action(self, org: str, action_id: str, cmd: CompleteAction) -> Action:
+        """The turnout of an action ``org`` called, set against its pledges on the board."""
+        action = self.get_item(Action, action_id, org)
+        action.complete(cmd.turnout, cmd.outcome, utc(cmd.occurred_at))
+        return action
+
+    def request_visit(self, org: str, served_sharing: Sharing, cmd: RequestVisit) -> VisitRequest:
+        """Ask for an MP's visit to the item ``cmd.serves`` (any service's), shared as it is."""
+        sharing = served_sharing.passed_on(cmd.serves, tlp=cmd.tlp, region=cmd.region)
+        return VisitRequest(org=org, serves=cmd.serves, where=cmd.where, when=cmd.when and utc(cmd.when),
+                            mp=cmd.mp, note=cmd.note, occurred_at=utc(cmd.occurred_at), sharing=sharing)
+
 
 class PublisherApp(CampaignApp):
     """What the movement, the caucus and the unions share: attacks, besides campaigning."""
@@ -128,6 +147,25 @@ class PublisherApp(CampaignApp):
         attack = self.get_item(Attack, attack_id, org)
         attack.resolve(cmd.outcome, cmd.summary, utc(cmd.occurred_at))
         return attack
+
+    # --- issue 11: corrections and corroboration ---------------------------------------
+
+    def correct_attack(self, org: str, attack_id: str, cmd: CorrectAttack) -> Attack:
+        """Corrected facts, by the organisation that reported the attack only."""
+        attack = self.get_item(Attack, attack_id, org)
+        attack.correct(cmd.summary, cmd.severity, cmd.targets, utc(cmd.occurred_at))
+        return attack
+
+    def corroborate_attack(self, org: str, attack_id: str, reported_by: str, attack_sharing: Sharing,
+                           cmd: CorroborateAttack) -> Corroboration:
+        """``org`` confirms an attack another organisation reported (found on the board);
+        once per organisation (the corroboration's id is derived from both)."""
+        if reported_by == org:
+            raise OwnAttack(f"{org} reported attack {attack_id}: corroboration comes from another organisation")
+        if self.recorder.select_events(corroboration_id(attack_id, org), limit=1):
+            raise AlreadyCorroborated(f"{org} has corroborated attack {attack_id} already")
+        return Corroboration(org=org, attack=attack_id, evidence=cmd.evidence, occurred_at=utc(cmd.occurred_at),
+                             sharing=attack_sharing.passed_on(attack_id, tlp=cmd.tlp))
 
 
 # --- The movement's own work (issue 11) -----------------------------------------------------

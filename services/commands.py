@@ -24,7 +24,9 @@ from contracts.base import (
     ItemId,
     Moment,
     OrgId,
+    OrgIds,
     People,
+    PersonalName,
     PlaceName,
     Refs,
     Severity,
@@ -35,8 +37,9 @@ from contracts.base import (
 )
 from contracts.campaigning import ActionKind, WinKind
 from contracts.forum import Method, Position, Priority, Status
-from contracts.industrial import Helps, Members, Sector, Workplaces
+from contracts.industrial import Helps, Members, Sector, StrikeOutcome, Workplaces
 from contracts.regions import canonical, describe
+from services.domain.ballots import Tally, tally
 from services.domain.sharing import Sharing
 
 
@@ -273,6 +276,140 @@ class MakeDecision(Body, frozen=True, kw_only=True):
     rationale: Text
 
 
+# --- issue 11: the publishers' own work (caucus liaison, unions, across organisations) ---
+
+
+class CorrectAttack(Body, frozen=True, kw_only=True):
+    """Corrected facts about an attack this organisation reported: only what is given changes."""
+
+    summary: Text | None = None
+    severity: Severity | None = None
+    targets: Annotated[Targets, Meta(min_length=1)] | None = None
+    occurred_at: Moment | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.summary is None and self.severity is None and self.targets is None:
+            raise ValueError("give at least one of `summary`, `severity`, `targets` to correct")
+
+
+class CorroborateAttack(Body, frozen=True, kw_only=True):
+    """Confirm an attack another organisation reported, with what this organisation knows."""
+
+    evidence: Text | None = None
+    tlp: Tlp | None = None
+    occurred_at: Moment | None = None
+
+
+class CompleteAction(Body, frozen=True, kw_only=True):
+    """An action this organisation called took place: how many turned out, and the outcome."""
+
+    turnout: Annotated[int, Meta(ge=0, le=100_000_000)]
+    outcome: Text | None = None
+    occurred_at: Moment | None = None
+
+
+class PublishStatement(Command, frozen=True):
+    """A public statement by the caucus, with the organisations that sign it."""
+
+    title: ShortText
+    text: Text
+    signatories: OrgIds = []
+
+
+class RequestVisit(Body, frozen=True, kw_only=True):
+    """Ask the caucus liaison for an MP's visit to an item this organisation can see
+    (``serves``: a picket, a rally, a local group's action)."""
+
+    serves: ItemId
+    where: ShortText
+    when: Moment | None = None
+    mp: ShortText | None = None
+    note: Text | None = None
+    tlp: Tlp | None = None
+    region: PlaceName | None = None
+    occurred_at: Moment | None = None
+
+
+class ConfirmVisit(Body, frozen=True, kw_only=True):
+    """The liaison confirms a requested visit, naming the MP who goes."""
+
+    mp: ShortText
+    when: Moment | None = None
+    note: Text | None = None
+    occurred_at: Moment | None = None
+
+
+class DeclineVisit(Body, frozen=True, kw_only=True):
+    """The liaison cannot send an MP, and says why."""
+
+    reason: Text
+    occurred_at: Moment | None = None
+
+
+class MarkVisitDone(Body, frozen=True, kw_only=True):
+    """A confirmed visit took place."""
+
+    note: Text | None = None
+    occurred_at: Moment | None = None
+
+
+class DeclareDispute(Command, frozen=True):
+    """Declare a trade dispute with an employer (unions only)."""
+
+    employer: ShortText
+    sector: Sector
+    issues: Text
+
+
+class RecordBallot(Command, frozen=True):
+    """The counts of an industrial action ballot (``refs``: its dispute and/or strike, this
+    union's own). Turnout, yes share and the legal thresholds are computed from them."""
+
+    employer: ShortText
+    eligible: Annotated[int, Meta(ge=1, le=10_000_000)]
+    votes_cast: Annotated[int, Meta(ge=0, le=10_000_000)]
+    yes_votes: Annotated[int, Meta(ge=0, le=10_000_000)]
+    important_public_service: bool = False
+    refs: Annotated[Refs, Meta(min_length=1)]
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.tally()  # counts that cannot all be true are refused on the way in
+
+    def tally(self) -> Tally:
+        return tally(self.eligible, self.votes_cast, self.yes_votes, self.important_public_service)
+
+
+class EndStrike(Body, frozen=True, kw_only=True):
+    """A strike of this union is over, with its outcome."""
+
+    outcome: StrikeOutcome
+    summary: Text | None = None
+    occurred_at: Moment | None = None
+
+
+class RegisterBranch(Command, frozen=True):
+    """Register a branch of this union, in its region, with the workplaces it organises."""
+
+    name: ShortText
+    region: PlaceName  # type: ignore[assignment]  # a branch always has one
+    workplaces: Workplaces = []
+    contact: ShortText | None = None
+
+
+class RegisterRep(Body, frozen=True, kw_only=True):
+    """A workplace rep of one of this union's branches (``name`` is personal data: optional)."""
+
+    workplace: ShortText
+    role: ShortText | None = None
+    name: PersonalName | None = None
+    occurred_at: Moment | None = None
+
+
+# --- end of issue 11's block ---------------------------------------------------------
+
+
 class Created(msgspec.Struct, frozen=True):
     """The id of what a command created."""
 
@@ -288,7 +425,6 @@ class Accepted(msgspec.Struct, frozen=True):
 
 # --- The movement's own work (issue 11): local groups, casework, motions ------------------
 
-from contracts.base import PersonalName  # noqa: E402
 from contracts.campaigning import MotionOutcome  # noqa: E402
 from contracts.movement import CaseOutcome, Referral  # noqa: E402
 

@@ -17,10 +17,12 @@ from events.sharing import Partner
 from services.api.campaigns import ActionController, WinController
 from services.api.board_page import STATIC, BoardPageController
 from services.api.board_reads import HistoryController
+from services.api.disputes import BranchDirectory
 from services.api.forum import BoardController, TriageController
 from services.api.pages import AuditPagesController
 from services.api.partners import PartnerController
 from services.api.regions import RegionsController
+from services.api.visits import VisitController
 from services.api.workflow import DecisionController, FormController, WorkflowController
 from services.application import A, CampaignApp, utc
 from services.commands import (
@@ -222,8 +224,10 @@ SERVICE = Service(
     title="Forum: the coordinators' board, triage, responses, decisions and read API",
     application=ForumApp,
     controllers=(TriageController, WorkflowController, DecisionController, FormController, SessionController,
-                 ActionController, WinController, BoardController, HistoryController, BoardPageController,
-                 AuditPagesController, RegionsController, STATIC, PartnerController),
+                 ActionController, WinController,
+                 VisitController, BranchDirectory,  # issue 11: asking for an MP's visit; where branches are
+                 BoardController, HistoryController, BoardPageController, AuditPagesController, RegionsController,
+                 STATIC, PartnerController),
     background=(escalate_overdue,),
     app_options=forum_app_options,
 )

@@ -9,6 +9,7 @@ from services.api.campaigns import ActionController, WinController
 from services.api.casework import CaseController, CaseFileController
 from services.api.groups import GroupController
 from services.api.motions import MotionController
+from services.api.visits import VisitController
 from services.application import MovementApp
 from services.registry import Service
 
@@ -24,5 +25,5 @@ SERVICE = Service(
     title="Momentum: the movement's publishing service",
     application=MomentumApp,
     controllers=(AttackController, ActionController, WinController, GroupController, MotionController,
-                 CaseController, CaseFileController),
+                 CaseController, CaseFileController, VisitController),
 )

@@ -15,9 +15,17 @@ from typing import Any, NamedTuple
 
 import msgspec
 
-from contracts.attacks import AttackReported, AttackResolved
+from contracts.attacks import AttackCorroborated, AttackReported, AttackResolved, AttackUpdated
 from contracts.base import Contract
-from contracts.campaigning import ActionCalled, ActionPledged, MotionTabled, WinRecorded
+from contracts.branches import BranchRegistered, RepRegistered
+from contracts.campaigning import (
+    ActionCalled,
+    ActionCompleted,
+    ActionPledged,
+    MotionTabled,
+    StatementPublished,
+    WinRecorded,
+)
 from contracts.envelope import MAX_ENVELOPE, CloudEvent, decode_envelope, encode_envelope
 from contracts.forum import (
     DecisionMade,
@@ -30,10 +38,19 @@ from contracts.forum import (
     TaskAssigned,
     TaskDone,
 )
-from contracts.industrial import PicketScheduled, SolidarityRequested, StrikeCalled
+from contracts.industrial import (
+    BallotResult,
+    DisputeDeclared,
+    PicketScheduled,
+    SolidarityRequested,
+    StrikeCalled,
+    StrikeEnded,
+)
 from contracts.movement import CaseOpened, CaseProgressed, GroupRegistered
 from contracts.partners import PartnerChanged
 from contracts.registry import kind_of
+from contracts.visits import VisitConfirmed, VisitDeclined, VisitDone, VisitRequested
+
 
 _EVENT_IDS = uuid.UUID("6f1c8f0e-6b0a-4c52-9a55-3e2a0c0a7f11")
 _SHARING = ("tlp", "audience", "region", "refs")
@@ -80,6 +97,20 @@ TRANSLATIONS: dict[str, tuple[str, str, type[Contract], Overrides]] = {
     "Decision.Proposed": ("decision", "proposed", DecisionProposed, _none),
     "Decision.PositionTaken": ("decision", "position_taken", DecisionPositionTaken, _none),
     "Decision.Made": ("decision", "made", DecisionMade, _none),
+    # --- issue 11: the publishers' own work ---
+    "Attack.Updated": ("attack", "updated", AttackUpdated, _none),
+    "Corroboration.Confirmed": ("attack", "corroborated", AttackCorroborated, _none),
+    "Action.Completed": ("action", "completed", ActionCompleted, _none),
+    "Statement.Published": ("statement", "published", StatementPublished, _none),
+    "VisitRequest.Requested": ("visit", "requested", VisitRequested, _none),
+    "VisitConfirmation.Confirmed": ("visit", "confirmed", VisitConfirmed, _none),
+    "VisitConfirmation.Done": ("visit", "done", VisitDone, _none),
+    "VisitRefusal.Declined": ("visit", "declined", VisitDeclined, _none),
+    "Dispute.Declared": ("dispute", "declared", DisputeDeclared, _none),
+    "Ballot.Result": ("ballot", "result", BallotResult, _none),
+    "Strike.Ended": ("strike", "ended", StrikeEnded, _none),
+    "Branch.Registered": ("branch", "registered", BranchRegistered, _none),
+    "Branch.RepRegistered": ("rep", "registered", RepRegistered, _none),
 }
 
 

@@ -26,6 +26,8 @@ STRIKE = "2b9e4f10-5c7a-4d2e-8f61-3a0c9d8e7b02"
 PICKET = "c4d8a1f2-6e3b-4a9c-b7d5-1f2e3a4b5c03"
 ACTION = "e5f6a7b8-9c0d-4e1f-a2b3-c4d5e6f7a804"
 DECISION = "91a2b3c4-d5e6-4f70-8192-a3b4c5d6e705"
+VISIT = "a7b8c9d0-e1f2-4a3b-8c4d-5e6f7a8b9c07"
+BRANCH = "b8c9d0e1-f2a3-4b4c-9d5e-6f7a8b9c0d08"
 WHEN = datetime(2025, 3, 10, 5, 30, tzinfo=UTC)
 
 EXAMPLES: dict[str, dict[str, Any]] = {
@@ -55,7 +57,8 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "ballot.result.v1": {
         "org": "rail-union", "employer": "Northern Rail Operator Ltd", "turnout": 0.62,
-        "yes_share": 0.89, "threshold_met": True,
+        "yes_share": 0.89, "threshold_met": True, "eligible": 4200, "votes_cast": 2604, "yes_votes": 2318,
+        "important_public_service": True, "turnout_met": True, "support_met": True, "majority": True,
     },
     "strike.called.v1": {
         "org": "rail-union", "employer": "Northern Rail Operator Ltd", "sector": "rail",
@@ -142,6 +145,23 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "org": "forum", "partner": "rail-union", "change": "replayed", "from_position": 1200,
         "max_tlp": "AMBER", "note": "Their consumer lost a week in an outage", "tlp": "AMBER",
         "audience": ["rail-union"],
+    },
+    # --- issue 11: MP visits, union branches and reps ------------------------------------
+    "visit.requested.v1": {
+        "org": "movement", "serves": PICKET, "where": "Manchester Piccadilly picket", "when": WHEN,
+        "mp": "Alex Rivera MP", "note": "The picket needs a lift on the first morning",
+    },
+    "visit.confirmed.v1": {"org": "caucus", "visit": VISIT, "serves": PICKET, "mp": "Alex Rivera MP", "when": WHEN},
+    "visit.declined.v1": {"org": "caucus", "visit": VISIT, "serves": PICKET, "reason": "The House sits late"},
+    "visit.done.v1": {"org": "caucus", "visit": VISIT, "serves": PICKET, "mp": "Alex Rivera MP",
+                      "note": "Spoke to 200 strikers"},
+    "branch.registered.v1": {
+        "org": "rail-union", "name": "Manchester rail branch", "region": "North West",
+        "workplaces": ["Manchester Piccadilly"], "contact": "Branch office, Piccadilly",
+    },
+    "rep.registered.v1": {
+        "org": "rail-union", "rep": "d1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e506", "branch": BRANCH,
+        "workplace": "Manchester Piccadilly", "role": "health and safety rep",
     },
 }
 

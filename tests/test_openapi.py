@@ -22,26 +22,31 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.bodies import ATTACK, STRIKE, action
+from tests.bodies import ATTACK, BRANCH, DISPUTE, STRIKE, action, visit
 from tests.conftest import Running, start_platform, stop_platform
 
 ROOT = Path(__file__).parent.parent
 #: The organisation whose key each service is fuzzed with.
 CALLER = {"momentum": "momentum", "scg": "scg", "unions": "rmt", "forum": "forum"}
 #: The path parameters that name an item, each given a real id (``tests/schemathesis.toml``).
-ID_PARAMETERS = ("action_id", "attack_id", "strike_id", "item_id", "task_id", "decision_id", "case_id", "partner")
+ID_PARAMETERS = ("action_id", "attack_id", "strike_id", "item_id", "task_id", "decision_id", "case_id", "partner",
+                 "visit_id", "branch_id", "serves", "balloted")  # issue 11 (publishers): the last four
 #: The commands that change an item, which its state may refuse (409).
 CHANGES = {"resolveAttack", "schedulePicket", "triageItem", "acknowledgeItem", "setItemPriority", "assignLead",
            "resolveItem", "openResponse", "recordReview", "completeTask", "takePosition", "makeDecision",
-           "recordPartnerChange", "referCase", "recordCaseStep", "closeCase"}
+           "recordPartnerChange", "referCase", "recordCaseStep", "closeCase",
+           # issue 11 (publishers)
+           "correctAttack", "corroborateAttack", "completeAction", "endStrike", "confirmVisit", "declineVisit",
+           "visitDone", "registerRep"}
 #: What each read can answer (``whoAmI`` answers 200 alone).
 READS = {"getBoard": {"200", "400", "401", "429", "503"}, "getItemTimeline": {"200", "400", "401", "404", "429", "503"},
          "listDecisions": {"200", "400", "401", "429", "503"}, "getDecision": {"200", "400", "401", "404", "429", "503"},
          "boardEvents": {"200", "400", "401", "429", "503"},
          "listPartnerChanges": {"200", "400", "401", "404", "429", "503"},
          "readCase": {"200", "400", "401", "404", "429", "503"},
-         "getRegions": {"200", "401", "429", "503"}}
-#: The longest a service's run may take.
+         "getRegions": {"200", "401", "429", "503"},
+         "listBranches": {"200", "400", "401", "429", "503"}}
+#: The longest a service's run may take (generous: the machine may be shared with other runs).
 RUN_WITHIN = 300
 
 
@@ -71,6 +76,13 @@ def item_ids(platform: Running) -> dict[str, dict[str, str]]:
     ids["forum"]["decision_id"] = decision = created("forum", "forum", "/v1/decisions",
                                                      {"question": "Call a day of action?", "method": "majority",
                                                       "options": ["yes", "no"]})
+    # issue 11: a visit the caucus can answer, a branch, an item to ask a visit for, a dispute to ballot
+    for service in CALLER:
+        ids[service]["serves"] = ids[service]["action_id"]
+    ids["scg"]["visit_id"] = created("scg", "scg", "/v1/visits", visit(ids["scg"]["action_id"]))
+    ids["unions"]["branch_id"] = created("rmt", "unions", "/v1/branches", BRANCH)
+    ids["unions"]["balloted"] = created("rmt", "unions", "/v1/disputes", DISPUTE)
+    platform.wait_on_board(ids["scg"]["visit_id"], ids["unions"]["branch_id"], ids["unions"]["balloted"])
     deadline = time.monotonic() + 20
     while httpx.get(platform.url("forum", f"/api/decisions/{decision}"), headers=platform.headers("forum"),
                     timeout=10).status_code != 200:

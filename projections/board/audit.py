@@ -163,7 +163,7 @@ def _summary(ce: CloudEvent) -> str:  # noqa: C901 - one line per kind
         case "strike.called":
             return f"strike called at {d.employer} ({d.sector}), {d.members_involved:,} members"
         case "strike.ended":
-            return f"strike ended: {d.outcome}"
+            return f"strike ended: {d.outcome}" + (f" ({d.summary})" if getattr(d, "summary", None) else "")
         case "picket.scheduled":
             return f"picket at {d.where}, {d.when.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
         case "win.recorded":
@@ -172,8 +172,43 @@ def _summary(ce: CloudEvent) -> str:  # noqa: C901 - one line per kind
             since = f" from log position {d.from_position}" if d.from_position is not None else ""
             return (f"partner {d.partner} {d.change}{since} (up to TLP:{d.max_tlp}) by {d.org}"
                     + (f": {d.note}" if d.note else ""))
+    publishers = _publishers_summary(kind, d)
+    if publishers is not None:
+        return publishers
     text = getattr(d, "summary", None) or getattr(d, "note", None)
     return f"{kind.replace('.', ' ')}" + (f": {text}" if isinstance(text, str) else "")
+
+
+def _publishers_summary(kind: str, d: Any) -> str | None:  # noqa: C901 - one line per kind (issue 11)
+    """The one-line summary of issue 11's events; None for any other kind."""
+    match kind:
+        case "attack.updated":
+            return f"facts corrected by {d.org}" + (f": {d.summary}" if d.summary else "")
+        case "attack.corroborated":
+            return f"corroborated by {d.org}" + (f": {d.evidence}" if d.evidence else "")
+        case "action.completed":
+            return "action completed" + (f": {d.turnout:,} turned out" if d.turnout is not None else "") + (
+                f" ({d.outcome})" if d.outcome else "")
+        case "visit.requested":
+            return f"{d.org} asked for an MP's visit ({d.mp or 'any MP'}) at {d.where}"
+        case "visit.confirmed":
+            return f"MP visit confirmed by {d.org}: {d.mp}"
+        case "visit.declined":
+            return f"MP visit declined by {d.org}: {d.reason}"
+        case "visit.done":
+            return f"MP visit done: {d.mp}" + (f" ({d.note})" if d.note else "")
+        case "dispute.declared":
+            return f"dispute declared with {d.employer} ({d.sector}): {d.issues}"
+        case "ballot.result":
+            verdict = "thresholds met" if d.threshold_met else "thresholds not met"
+            return f"ballot at {d.employer}: turnout {d.turnout:.0%}, yes {d.yes_share:.0%} of votes cast, {verdict}"
+        case "statement.published":
+            return f"statement by {d.org}: {d.title}"
+        case "branch.registered":
+            return f"branch registered by {d.org}: {d.name}"
+        case "rep.registered":
+            return f"workplace rep registered at {d.workplace}" + (f" ({d.role})" if d.role else "")
+    return None
 
 
 async def _shown_item(conn: AsyncConnection, item_id: str, viewer: str | None) -> bool:

@@ -13,8 +13,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contracts import CloudEvent
-from contracts.attacks import AttackReported, AttackResolved
-from contracts.campaigning import ActionCalled, ActionPledged, MotionTabled, WinRecorded
+from contracts.attacks import AttackCorroborated, AttackReported, AttackResolved, AttackUpdated
+from contracts.branches import BranchRegistered, RepRegistered
+from contracts.campaigning import (
+    ActionCalled,
+    ActionCompleted,
+    ActionPledged,
+    MotionTabled,
+    StatementPublished,
+    WinRecorded,
+)
 from contracts.forum import (
     DecisionMade,
     DecisionPositionTaken,
@@ -26,8 +34,16 @@ from contracts.forum import (
     TaskAssigned,
     TaskDone,
 )
-from contracts.industrial import PicketScheduled, SolidarityRequested, StrikeCalled, StrikeEnded
+from contracts.industrial import (
+    BallotResult,
+    DisputeDeclared,
+    PicketScheduled,
+    SolidarityRequested,
+    StrikeCalled,
+    StrikeEnded,
+)
 from contracts.movement import CaseOpened, CaseProgressed, GroupRegistered
+from contracts.visits import VisitConfirmed, VisitDeclined, VisitDone, VisitRequested
 
 ATTACK_TITLES = {
     "suspension": "Suspension", "expulsion": "Expulsion", "proscription": "Proscription",
@@ -36,6 +52,21 @@ ATTACK_TITLES = {
     "selection_imposed": "Selection imposed", "body_suspended": "Body suspended",
     "media_smear": "Media smear", "other": "Attack",
 }
+
+#: Keys of an item's ``detail`` that hold one entry per organisation or per sub-item
+#: (who corroborated an attack, the visits to an item, a branch's reps): a change merges
+#: its entries into the key's object instead of replacing it, so that the fold needs no
+#: memory of the entries already there (``store.write`` and ``memory.apply`` do the same).
+MERGED = ("corroborations", "visits", "reps")
+
+
+def merge_detail(before: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    """``before`` with ``change`` applied: top-level keys replaced, those of :data:`MERGED` merged."""
+    merged = {**before, **change}
+    for key in MERGED:
+        if key in change and isinstance(before.get(key), dict):
+            merged[key] = {**before[key], **change[key]}
+    return merged
 
 
 @dataclass
@@ -51,6 +82,9 @@ class Changes:
     decisions: dict[str, dict[str, Any]] = field(default_factory=dict)
     decision_updates: dict[str, dict[str, Any]] = field(default_factory=dict)
     positions: list[dict[str, Any]] = field(default_factory=list)
+    copies: list[tuple[str, str, str]] = field(default_factory=list)
+    """(item, from item, detail key): a key of another item's detail copied onto an item
+    once the batch's other changes are written (a strike takes its dispute's ballot)"""
     last_seq: int = 0
 
     def change(self, item: str, seq: int, at: datetime, **fields: Any) -> None:
@@ -60,7 +94,7 @@ class Changes:
             target = self.updates.setdefault(item, {"detail": {}})
         target.update(fields, updated_at=at, updated_seq=seq)
         if detail:
-            target["detail"] = {**target.get("detail", {}), **detail}
+            target["detail"] = merge_detail(target.get("detail", {}), detail)
 
 
     def change_task(self, task: str, **fields: Any) -> None:
@@ -78,7 +112,7 @@ class Changes:
 
 #: The fields of a contract that name another item; with ``subject`` and ``refs``, the
 #: items an event concerns (its timeline entries, ``board.log.items``).
-ITEM_FIELDS = ("item", "attack", "action", "strike", "picket", "decision", "task_id")
+ITEM_FIELDS = ("item", "attack", "action", "strike", "picket", "decision", "task_id", "visit", "serves", "branch")
 
 
 def concerned(ce: CloudEvent) -> list[str]:
@@ -148,8 +182,11 @@ def apply(ch: Changes, seq: int, ce: CloudEvent) -> None:  # noqa: C901 - one br
                  detail={"employer": d.employer, "sector": d.sector, "workplaces": d.workplaces,
                          "starts_on": str(d.starts_on), "ends_on": str(d.ends_on),
                          "members_involved": d.members_involved})
+            for ref in d.refs:  # issue 11: the ballot of the dispute it follows, if any
+                ch.copies.append((ce.subject, ref, "ballot"))
         case StrikeEnded():
-            ch.change(ce.subject, seq, ce.time, status="closed", detail={"outcome": d.outcome})
+            ch.change(ce.subject, seq, ce.time, status="closed", detail={"outcome": d.outcome,
+                                                                         "resolution": d.summary})
         case PicketScheduled():
             _new(ch, seq, ce, item=d.picket, kind="picket", title=f"Picket: {d.where}",
                  summary=d.needs, detail={"where": d.where, "when": d.when.isoformat(), "strike": d.strike})
@@ -226,7 +263,83 @@ def apply(ch: Changes, seq: int, ce: CloudEvent) -> None:  # noqa: C901 - one br
                                decided_digest=d.board_digest, decided_actor=d.actor,
                                decided_at=ce.time, decided_seq=seq)
         case _:
-            _apply_movement(ch, seq, ce)  # else nothing: events the board does not show still advance its position
+            # issue 11's contracts (the publishers', the movement's); events the board does not
+            # show still advance its position
+            if not _apply_publishers_work(ch, seq, ce):
+                _apply_movement(ch, seq, ce)
+
+
+# --- issue 11: the publishers' own work ------------------------------------------------
+
+VISIT_STATUS = {"requested": "new", "confirmed": "acknowledged", "declined": "closed", "done": "resolved"}
+"""A visit's card moves through the board's statuses as the liaison answers it."""
+
+
+def _apply_publishers_work(ch: Changes, seq: int, ce: CloudEvent) -> bool:  # noqa: C901 - one branch per contract
+    """Corrections, corroborations, turnout, statements, MP visits, disputes, ballots,
+    branches and reps; False for an event the board does not show."""
+    d = ce.data
+    match d:
+        case AttackUpdated():
+            fields: dict[str, Any] = {}
+            detail: dict[str, Any] = {"corrected_at": _iso(ce.time), "corrected_by": d.org}
+            if d.summary is not None:
+                fields["summary"] = d.summary
+            if d.severity is not None:
+                detail["severity"] = d.severity
+            if d.targets is not None:
+                detail["targets"] = [{"kind": t.kind, "name": t.name} for t in d.targets]
+                if d.attack_kind is not None:
+                    names = ", ".join(t.name or t.kind for t in d.targets)
+                    fields["title"] = f"{ATTACK_TITLES[d.attack_kind]}: {names}"
+            ch.change(ce.subject, seq, ce.time, detail=detail, **fields)
+        case AttackCorroborated():
+            ch.change(d.attack, seq, ce.time, detail={"corroborations": {d.org: {
+                "org": d.org, "evidence": d.evidence, "actor": d.actor, "at": _iso(ce.time)}}})
+        case ActionCompleted():
+            ch.change(ce.subject, seq, ce.time, status="resolved", detail={
+                "turnout": d.turnout, "completion": d.outcome, "completed_at": _iso(ce.time)})
+        case StatementPublished():
+            _new(ch, seq, ce, item=ce.subject, kind="statement", title=f"Statement: {d.title}", summary=d.text,
+                 detail={"signatories": list(d.signatories)})
+        case VisitRequested():
+            who = d.mp or "an MP"
+            _new(ch, seq, ce, item=ce.subject, kind="visit", title=f"MP visit: {who} to {d.where}", summary=d.note,
+                 detail={"visit_state": "requested", "serves": d.serves, "where": d.where, "mp": d.mp,
+                         "when": d.when and d.when.isoformat(), "requested_by": d.org})
+            ch.change(d.serves, seq, ce.time, detail={"visits": {ce.subject: {
+                "state": "requested", "mp": d.mp, "where": d.where, "requested_by": d.org}}})
+        case VisitConfirmed() | VisitDeclined() | VisitDone():
+            state = {VisitConfirmed: "confirmed", VisitDeclined: "declined", VisitDone: "done"}[type(d)]
+            mp = getattr(d, "mp", None)
+            answer = {"state": state, "mp": mp, "answered_by": d.org,
+                      "when": getattr(d, "when", None) and d.when.isoformat(),  # type: ignore[union-attr]
+                      "reason": getattr(d, "reason", None), "note": getattr(d, "note", None)}
+            ch.change(d.visit, seq, ce.time, status=VISIT_STATUS[state],
+                      detail={"visit_state": state, **{f"visit_{k}": v for k, v in answer.items() if k != "state"},
+                              **({"mp": mp} if mp else {})})
+            ch.change(d.serves, seq, ce.time, detail={"visits": {d.visit: {
+                "state": state, "mp": mp, "answered_by": d.org}}})
+        case DisputeDeclared():
+            _new(ch, seq, ce, item=ce.subject, kind="dispute", title=f"Dispute: {d.employer} ({d.sector})",
+                 summary=d.issues, detail={"employer": d.employer, "sector": d.sector})
+        case BallotResult():
+            ballot = {"id": ce.subject, "employer": d.employer, "eligible": d.eligible, "votes_cast": d.votes_cast,
+                      "yes_votes": d.yes_votes, "turnout": d.turnout, "yes_share": d.yes_share,
+                      "important_public_service": d.important_public_service, "turnout_met": d.turnout_met,
+                      "support_met": d.support_met, "threshold_met": d.threshold_met, "majority": d.majority,
+                      "at": _iso(ce.time)}
+            for item in d.refs:
+                ch.change(item, seq, ce.time, detail={"ballot": ballot})
+        case BranchRegistered():
+            _new(ch, seq, ce, item=ce.subject, kind="branch", title=f"Branch: {d.name}", summary=d.contact,
+                 detail={"name": d.name, "workplaces": list(d.workplaces), "contact": d.contact})
+        case RepRegistered():
+            ch.change(d.branch, seq, ce.time, detail={"reps": {d.rep: {
+                "workplace": d.workplace, "role": d.role, "name": d.name}}})
+        case _:
+            return False
+    return True
 
 
 def _iso(at: datetime) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from projections.board.fold import Changes, group_pledges
+from projections.board.fold import Changes, group_pledges, merge_detail
 
 Row = dict[str, Any]
 
@@ -47,12 +47,16 @@ def apply(state: State, ch: Changes) -> None:
         item = items.get(item_id)
         if item is None:
             continue  # as an UPDATE of no row: a change to an item the board never had
-        for name in ("status", "priority"):
+        for name in ("status", "priority", "title", "summary"):
             if fields.get(name) is not None:
                 item[name] = fields[name]
         item["updated_at"], item["updated_seq"] = fields["updated_at"], fields["updated_seq"]
         if fields.get("detail"):
-            item["detail"] = {**item["detail"], **fields["detail"]}
+            item["detail"] = merge_detail(item["detail"], fields["detail"])
+    for item_id, source, key in ch.copies:
+        item, origin = items.get(item_id), items.get(source)
+        if item is not None and origin is not None and key in origin["detail"]:
+            item["detail"] = {**item["detail"], key: origin["detail"][key]}
     for action in ch.touched_actions:
         item, total = items.get(action), state.pledged.get(action)
         if item is not None and total is not None:

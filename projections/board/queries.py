@@ -108,7 +108,8 @@ async def open_tasks(conn: AsyncConnection, viewer: str | None) -> dict[str, lis
 
 async def find_item(conn: AsyncConnection, item_id: str) -> dict[str, Any] | None:
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute("SELECT id, kind, org, tlp, audience, region, status, priority FROM board.items WHERE id = %s", [item_id])
+        await cur.execute("SELECT id, kind, org, tlp, audience, region, status, priority, refs, detail"
+                          " FROM board.items WHERE id = %s", [item_id])
         return await cur.fetchone()
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 from psycopg import Connection, sql
 
-from projections.board.fold import Changes
+from projections.board.fold import MERGED, Changes
 from projections.board.schema import SCHEMA, set_position
 
 ITEM_COLUMNS = (
@@ -49,24 +49,39 @@ def write(conn: Connection, ch: Changes, schema: str = SCHEMA) -> None:
     if ch.updates:
         # One statement for every changed item of the batch (changes were merged per item).
         ids, statuses, priorities, ats, seqs, details = [], [], [], [], [], []
+        titles, summaries = [], []
         for item, fields in ch.updates.items():
             ids.append(item)
             statuses.append(fields.get("status"))
             priorities.append(fields.get("priority"))
+            titles.append(fields.get("title"))
+            summaries.append(fields.get("summary"))
             ats.append(fields["updated_at"])
             seqs.append(fields["updated_seq"])
             details.append(_json_text(fields.get("detail") or {}))
+        # the keys of ``MERGED`` are merged one level down (``fold.merge_detail``)
         conn.execute(
             sql.SQL(
                 """UPDATE {s}.items i SET status = coalesce(u.status, i.status),
                        priority = coalesce(u.priority, i.priority),
-                       updated_at = u.at, updated_seq = u.seq, detail = i.detail || u.detail
-                   FROM unnest(%s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::bigint[], %s::jsonb[])
-                        AS u(id, status, priority, at, seq, detail)
+                       title = coalesce(u.title, i.title), summary = coalesce(u.summary, i.summary),
+                       updated_at = u.at, updated_seq = u.seq,
+                       detail = i.detail || u.detail || (
+                           SELECT coalesce(jsonb_object_agg(k, (i.detail -> k) || (u.detail -> k)), '{{}}')
+                           FROM unnest(%s::text[]) AS k
+                           WHERE jsonb_typeof(i.detail -> k) = 'object' AND u.detail ? k)
+                   FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[],
+                               %s::bigint[], %s::jsonb[])
+                        AS u(id, status, priority, title, summary, at, seq, detail)
                    WHERE i.id = u.id"""
             ).format(s=s),
-            [ids, statuses, priorities, ats, seqs, details],
+            [list(MERGED), ids, statuses, priorities, titles, summaries, ats, seqs, details],
         )
+    for item, source, key in ch.copies:  # a few per batch: a strike following a balloted dispute
+        conn.execute(
+            sql.SQL("""UPDATE {s}.items t SET detail = t.detail || jsonb_build_object(%s::text, f.detail -> %s)
+                       FROM {s}.items f WHERE t.id = %s AND f.id = %s AND f.detail ? %s""").format(s=s),
+            [key, key, item, source, key])
     if ch.touched_actions:
         conn.execute(
             sql.SQL(

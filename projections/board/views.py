@@ -100,9 +100,13 @@ class BoardDecision(msgspec.Struct, kw_only=True):
 #: The board's groups, and the order of the keys within each that the page shows.
 GROUP_OF = {"attack": "attacks", "strike": "industrial", "picket": "industrial",
             "solidarity": "industrial", "action": "actions", "win": "wins",
-            "motion": "actions", "group": "actions"}  # the movement's motions and local groups
+            "motion": "actions", "group": "actions",  # the movement's motions and local groups
+            # issue 11: the publishers' own work
+            "dispute": "industrial", "visit": "actions", "statement": "actions", "branch": "branches"}
 ATTACK_STATUSES = ("new", "acknowledged", "responding", "monitoring", "resolved", "closed")
-INDUSTRIAL_KINDS = ("strike", "picket", "solidarity")
+INDUSTRIAL_KINDS = ("dispute", "strike", "picket", "solidarity")
+#: What the actions column holds: calls to action, motions, local groups, MP visits and statements.
+ACTION_KINDS = ("action", "motion", "group", "visit", "statement")
 #: Items in these states leave the live columns for the archive after a while.
 FINISHED = ("resolved", "closed")
 
@@ -135,7 +139,7 @@ class Board(msgspec.Struct, kw_only=True):
         return {
             "attacks": [(s, items("attacks", s)) for s in ATTACK_STATUSES if items("attacks", s)],
             "industrial": [item for kind in INDUSTRIAL_KINDS for item in items("industrial", kind)],
-            "actions": items("actions", "action") + items("actions", "motion") + items("actions", "group"),
+            "actions": [item for kind in ACTION_KINDS for item in items("actions", kind)],
             "wins": items("wins", "win"),
         }
 

@@ -6,9 +6,9 @@ from litestar import Controller, Request, post
 from litestar.di import Provide
 
 from events.organisations import Organisation
-from services.api.context import application, commit, in_thread
+from services.api.context import application, board_row, commit, in_thread, sharing_of
 from services.auth import KEY_REQUIRED, authenticate, check_publisher
-from services.commands import Accepted, Created, ReportAttack, ResolveAttack
+from services.commands import Accepted, CorrectAttack, CorroborateAttack, Created, ReportAttack, ResolveAttack
 from services.errors import CHANGES_ITEM, CREATES
 from services.idempotency import PARAMETERS as IDEMPOTENCY
 from services.idempotency import RESPONSE_HEADERS as REPLAYED
@@ -35,3 +35,23 @@ class AttackController(Controller):
         """Record the outcome of an attack this organisation reported."""
         attack = await in_thread(application(request).resolve_attack, caller.id, attack_id, data)
         return await commit(request, Accepted(id=attack_id, version=attack.version), attack)
+
+    # --- issue 11: corrected facts, and corroboration by another organisation ---------
+
+    @post("/{attack_id:str}/corrections", operation_id="correctAttack", status_code=201,
+          responses=CHANGES_ITEM)
+    async def correct(self, request: Request, caller: Organisation, attack_id: str, data: CorrectAttack) -> Accepted:
+        """Correct the facts of an attack this organisation reported (summary, severity, targets)."""
+        attack = await in_thread(application(request).correct_attack, caller.id, attack_id, data)
+        return await commit(request, Accepted(id=attack_id, version=attack.version), attack)
+
+    @post("/{attack_id:str}/corroborations", operation_id="corroborateAttack", status_code=201,
+          responses=CHANGES_ITEM)
+    async def corroborate(self, request: Request, caller: Organisation, attack_id: str,
+                          data: CorroborateAttack) -> Created:
+        """Confirm an attack another organisation reported and this one can see (once per
+        organisation): the board shows who corroborated it."""
+        row = await board_row(request, attack_id, caller.id, kind="attack")
+        confirmed = await in_thread(application(request).corroborate_attack, caller.id, attack_id, row["org"],
+                                    sharing_of(row), data)
+        return await commit(request, Created(id=str(confirmed.id)), confirmed)

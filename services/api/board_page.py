@@ -55,8 +55,9 @@ COLUMNS = (
     ("actions", "Actions and pledges"),
     ("decisions", "Decisions"),
     ("wins", "Wins"),
+    ("branches", "Union branches and reps"),
 )
-KINDS = ("attack", *INDUSTRIAL_KINDS, "action", "motion", "group", "win")
+KINDS = ("attack", *INDUSTRIAL_KINDS, "action", "motion", "group", "visit", "statement", "win", "branch")
 TLPS = ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED")
 #: Decided decisions shown beside the open ones.
 RECENT_OUTCOMES = 10
@@ -69,8 +70,10 @@ def column_of(item: BoardItem) -> str:
     """The page's column for ``item`` (``board.js`` has the same rule)."""
     if item.kind == "attack":
         return "triage" if item.status == "new" else "responding"
-    return "industrial" if item.kind in INDUSTRIAL_KINDS else {"action": "actions", "win": "wins", "motion": "actions", "group": "actions"}.get(
-        item.kind, "responding")
+    return "industrial" if item.kind in INDUSTRIAL_KINDS else {
+        "action": "actions", "motion": "actions", "group": "actions", "visit": "actions", "statement": "actions",
+        "win": "wins", "branch": "branches",
+    }.get(item.kind, "responding")
 
 
 @dataclass(frozen=True)

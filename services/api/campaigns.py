@@ -8,8 +8,8 @@ from litestar.di import Provide
 from events.organisations import Organisation
 from services.api.context import application, commit, in_thread, visible_item
 from services.auth import KEY_REQUIRED, authenticate, check_publisher
-from services.commands import CallAction, Created, MakePledge, RecordWin
-from services.errors import CREATES, ON_ITEM
+from services.commands import Accepted, CallAction, CompleteAction, Created, MakePledge, RecordWin
+from services.errors import CHANGES_ITEM, CREATES, ON_ITEM
 from services.idempotency import PARAMETERS as IDEMPOTENCY
 from services.idempotency import RESPONSE_HEADERS as REPLAYED
 
@@ -39,6 +39,17 @@ class ActionController(Controller):
         pledge = (await in_thread(app.pledge, caller.id, action_id, shared_as, data) if data.group_id
                   else app.pledge(caller.id, action_id, shared_as, data))
         return await commit(request, Created(id=str(pledge.id)), pledge)
+
+    # --- issue 11: turnout against pledges ---------------------------------------------
+
+    @post("/{action_id:str}/completion", operation_id="completeAction", status_code=201,
+          responses=CHANGES_ITEM)
+    async def complete(self, request: Request, caller: Organisation, action_id: str,
+                       data: CompleteAction) -> Accepted:
+        """An action this organisation called took place: how many turned out (set against
+        the people pledged on the board) and the outcome; recorded once."""
+        action = await in_thread(application(request).complete_action, caller.id, action_id, data)
+        return await commit(request, Accepted(id=action_id, version=action.version), action)
 
 
 class WinController(Controller):

@@ -117,3 +117,21 @@ def _could_be_an_id(item_id: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# --- issue 11: what a command on another organisation's item needs to know of it --------
+
+
+async def board_row(request: Request, item_id: str, viewer: str, kind: str) -> dict[str, Any]:
+    """The board's row of an item ``viewer`` may see (waited for as :func:`item_on_board`
+    does, ``404`` alike): who published it, how it is shared, its refs and detail."""
+    await item_on_board(request, item_id, viewer, kind)
+    row = await on_board(request, lambda conn: find_item(conn, item_id))
+    if row is None:  # pragma: no cover - seen a moment ago, and items are never deleted
+        raise ItemNotFound(f"no {kind} with id {item_id}")
+    return row
+
+
+def sharing_of(row: dict[str, Any]) -> Sharing:
+    """How a board item is shared (what follows it inherits it)."""
+    return Sharing(tlp=row["tlp"], audience=row["audience"], region=row["region"])

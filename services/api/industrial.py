@@ -8,7 +8,7 @@ from litestar.di import Provide
 from events.organisations import Organisation
 from services.api.context import application, commit, in_thread
 from services.auth import KEY_REQUIRED, authenticate, check_publisher
-from services.commands import CallStrike, Created, RequestSolidarity, SchedulePicket
+from services.commands import Accepted, CallStrike, Created, EndStrike, RequestSolidarity, SchedulePicket
 from services.errors import CHANGES_ITEM, CREATES
 from services.idempotency import PARAMETERS as IDEMPOTENCY
 from services.idempotency import RESPONSE_HEADERS as REPLAYED
@@ -35,6 +35,14 @@ class StrikeController(Controller):
         """Schedule a picket line for one of this union's strikes."""
         strike, picket = await in_thread(application(request).schedule_picket, caller.id, strike_id, data)
         return await commit(request, Created(id=picket), strike)
+
+    # --- issue 11: the strike's outcome --------------------------------------------------
+
+    @post("/{strike_id:str}/outcome", operation_id="endStrike", status_code=201, responses=CHANGES_ITEM)
+    async def end(self, request: Request, caller: Organisation, strike_id: str, data: EndStrike) -> Accepted:
+        """One of this union's strikes is over: won, settled, lost or suspended (once)."""
+        strike = await in_thread(application(request).end_strike, caller.id, strike_id, data)
+        return await commit(request, Accepted(id=strike_id, version=strike.version), strike)
 
 
 class SolidarityController(Controller):

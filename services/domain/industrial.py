@@ -8,8 +8,13 @@ from datetime import date, datetime
 from eventsourcing.domain import Aggregate, event
 
 from contracts.base import Tlp
-from contracts.industrial import Help
+from contracts.industrial import Help, StrikeOutcome
+from services.domain.errors import Conflict
 from services.domain.sharing import Sharing
+
+
+class AlreadyEnded(Conflict):
+    """The strike has its outcome already."""
 
 
 class Strike(Aggregate):
@@ -24,6 +29,7 @@ class Strike(Aggregate):
         self.ends_on = ends_on
         self.sharing = sharing
         self.pickets: list[str] = []
+        self.outcome: StrikeOutcome | None = None
 
     def schedule_picket(self, where: str, when: datetime, needs: str | None, occurred_at: datetime,
                         tlp: Tlp | None = None, region: str | None = None) -> str:
@@ -37,6 +43,17 @@ class Strike(Aggregate):
     def _picket_scheduled(self, org: str, picket: str, where: str, when: datetime, needs: str | None,
                           occurred_at: datetime, sharing: Sharing) -> None:
         self.pickets.append(picket)
+
+    def end(self, outcome: StrikeOutcome, summary: str | None, occurred_at: datetime) -> None:
+        """The strike is over, with its outcome; a strike ends once."""
+        if getattr(self, "outcome", None) is not None:
+            raise AlreadyEnded(f"strike {self.id} has ended already ({self.outcome})")
+        self._ended(self.org, outcome, summary, occurred_at, self.sharing)
+
+    @event("Ended")
+    def _ended(self, org: str, outcome: StrikeOutcome, summary: str | None, occurred_at: datetime,
+               sharing: Sharing) -> None:
+        self.outcome = outcome
 
 
 class SolidarityRequest(Aggregate):

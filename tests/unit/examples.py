@@ -29,6 +29,14 @@ from services.domain.sharing import Sharing
 from services.domain.triage import Triage
 from tests import bodies
 
+# issue 11
+from services.domain.attacks import Corroboration  # noqa: E402, I001
+from services.domain.ballots import tally  # noqa: E402
+from services.domain.branches import Branch  # noqa: E402
+from services.domain.campaigns import Statement  # noqa: E402
+from services.domain.disputes import Ballot, Dispute  # noqa: E402
+from services.domain.visits import VisitConfirmation, VisitRefusal, VisitRequest  # noqa: E402
+
 IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 """eventsourcing 9.5.6's plain-old-Python-objects store: an application with no database."""
 
@@ -87,7 +95,47 @@ def one_event_of_each_kind() -> list[Any]:
     triage = Triage(item, "forum", "acknowledged", "high", "On it", AT, FOR_FBU.passed_on(item))
     triage.triage(item, "forum", "responding", "urgent", None, AT, FOR_FBU.passed_on(item))
     aggregates = (reported, called, request, picket_support, pledge, win, triage)
-    return [e for aggregate in aggregates for e in aggregate.collect_events()]
+    return [e for aggregate in aggregates for e in aggregate.collect_events()] + publishers_events()
+
+
+# --- issue 11: the publishers' own work, one domain event of each kind -----------------
+
+def publishers_events() -> list[Any]:
+    """Corrections, corroboration, turnout, statements, MP visits, disputes, ballots, the
+    end of a strike, branches and reps: every domain event issue 11 added, once."""
+    reported = attack()
+    reported.correct("Suspended over a picket photo, reinstated pending appeal", "critical", None, AT)
+    corroboration = Corroboration(org=NAMED, attack=str(reported.id), evidence="Our rep was at the hearing",
+                                  occurred_at=AT, sharing=FOR_FBU.passed_on(str(reported.id)))
+    picket_support = action()
+    picket_support.complete(52, "Picket held all morning", AT)
+    statement = Statement(org="scg", title="Solidarity with the Euston strikers", text="We stand with them.",
+                          signatories=["scg", "momentum"], occurred_at=AT, sharing=Sharing(tlp="CLEAR"))
+    serves = str(picket_support.id)
+    request = VisitRequest(org="momentum", serves=serves, where="Euston station", when=WHEN, mp="A. MP",
+                           note="The picket needs a lift", occurred_at=AT, sharing=FOR_FBU.passed_on(serves))
+    visit = str(request.id)
+    confirmed = VisitConfirmation(visit=visit, org="scg", serves=serves, mp="A. MP", when=WHEN, note=None,
+                                  occurred_at=AT, sharing=FOR_FBU.passed_on(visit))
+    confirmed.complete("Spoke to 200 strikers", AT)
+    other = new_id()
+    declined = VisitRefusal(visit=other, org="scg", serves=serves, reason="The House sits late that day",
+                            occurred_at=AT, sharing=FOR_FBU.passed_on(other))
+    dispute = Dispute(org=PUBLISHER, employer="Example Rail Ltd", sector="rail", issues="Pay and safety",
+                      occurred_at=AT, sharing=FOR_FBU)
+    ballot = Ballot.counted(PUBLISHER, "Example Rail Ltd", 4000, 2600, 2300, True, tally(4000, 2600, 2300, True),
+                            AT, Sharing(tlp="GREEN", refs=[str(dispute.id)]))
+    ended = strike()
+    ended.collect_events()
+    ended.end("won", "5 % and no cuts to safety-critical posts", AT)
+    branch = Branch(org=PUBLISHER, name="London Transport branch", workplaces=["Euston depot"],
+                    contact="branch office, Euston Road", occurred_at=AT, sharing=Sharing(region="London"))
+    branch.register_rep("Euston depot", "health and safety rep", "A. Rep", AT)
+    aggregates = (reported, corroboration, picket_support, statement, request, confirmed, declined, dispute,
+                  ballot, ended, branch)
+    events = [e for aggregate in aggregates for e in aggregate.collect_events()]
+    # the report and the call are one_event_of_each_kind's own: only what follows them here
+    return [e for e in events if event_name(e) not in ("Attack.Reported", "Action.Called", "Strike.Called")]
 
 
 def event_name(domain_event: Any) -> str:

@@ -32,6 +32,20 @@ SUBJECTS = {
     "Win.Recorded": ("win.recorded", "win.recorded.v1"),
     "Triage.Opened": ("item.triaged", "item.triaged.v1"),
     "Triage.Triaged": ("item.triaged", "item.triaged.v1"),
+    # issue 11
+    "Attack.Updated": ("attack.updated", "attack.updated.v1"),
+    "Corroboration.Confirmed": ("attack.corroborated", "attack.corroborated.v1"),
+    "Action.Completed": ("action.completed", "action.completed.v1"),
+    "Statement.Published": ("statement.published", "statement.published.v1"),
+    "VisitRequest.Requested": ("visit.requested", "visit.requested.v1"),
+    "VisitConfirmation.Confirmed": ("visit.confirmed", "visit.confirmed.v1"),
+    "VisitConfirmation.Done": ("visit.done", "visit.done.v1"),
+    "VisitRefusal.Declined": ("visit.declined", "visit.declined.v1"),
+    "Dispute.Declared": ("dispute.declared", "dispute.declared.v1"),
+    "Ballot.Result": ("ballot.result", "ballot.result.v1"),
+    "Strike.Ended": ("strike.ended", "strike.ended.v1"),
+    "Branch.Registered": ("branch.registered", "branch.registered.v1"),
+    "Branch.RepRegistered": ("rep.registered", "rep.registered.v1"),
 }
 
 
