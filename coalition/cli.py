@@ -355,6 +355,128 @@ def _export_parser(sub: argparse._SubParsersAction, default_dir: str) -> None:
 CSV_NOTE = "a header line first; nothing as an empty cell, lists and objects as compact JSON, instants in ISO 8601"
 
 
+def cmd_webhooks(args: argparse.Namespace) -> int:
+    """Partners' webhook endpoints, managed by an operator (the admin's database)."""
+    return asyncio.run(_webhooks(args))
+
+
+async def _webhooks(args: argparse.Namespace) -> int:
+    import msgspec
+    import psycopg
+
+    from events import endpoints as store
+    from events.logread import log_end
+    from events.sharing import load_partners
+    from events.stream import connect
+    from events.targets import TargetRefused, check_target
+
+    db, nats = admin_urls(Path(args.data_dir))
+    show = msgspec.json.Encoder()
+    async with await psycopg.AsyncConnection.connect(db, autocommit=True, connect_timeout=5) as conn:
+        if args.action == "add":
+            if args.org not in {p.org for p in load_partners(Path(args.data_dir))}:
+                sys.exit(f"{args.org} is not a partner in the sharing policy")
+            from contracts.registry import CONTRACTS, kind_of
+
+            unknown = sorted(set(args.type) - {kind_of(c) for c in CONTRACTS})
+            if unknown:
+                sys.exit(f"unknown event types: {', '.join(unknown)}")
+            try:
+                await check_target(args.url)
+            except TargetRefused as exc:
+                sys.exit(f"url refused: {exc}")
+            after = args.after
+            if after is None:
+                nc = await connect(nats, "coalition-webhooks-cli", persistent=False)
+                try:
+                    after = await log_end(nc)
+                finally:
+                    await nc.close()
+            registered = await store.add(conn, args.org, args.url, list(dict.fromkeys(args.type)), after)
+            print(show.encode(registered).decode())
+            return 0
+        if args.action == "list":
+            for endpoint in await store.endpoints(conn, args.org):
+                print(show.encode(endpoint).decode())
+            return 0
+        if args.action == "failed":
+            found = await store.failures(conn, args.endpoint)
+            if found is None:
+                sys.exit(f"no endpoint {args.endpoint}")
+            for failure in found:
+                print(show.encode(failure).decode())
+            return 0
+        if args.action == "rotate":
+            secret = await store.rotate(conn, args.endpoint)
+            if secret is None:
+                sys.exit(f"no endpoint {args.endpoint}")
+            print(json.dumps({"id": args.endpoint, "secret": secret}))
+            return 0
+        if args.action == "remove":
+            if not await store.remove(conn, args.endpoint):
+                sys.exit(f"no endpoint {args.endpoint}")
+            print(f"removed {args.endpoint}")
+            return 0
+        if not await store.redeliver(conn, args.endpoint, args.from_position):
+            sys.exit(f"no endpoint {args.endpoint}")
+        print(f"{args.endpoint}: delivering again everything after position {args.from_position}")
+        return 0
+
+
+def cmd_asyncapi(args: argparse.Namespace) -> int:
+    from events.asyncapi import document
+    from events.sharing import load_partners
+
+    text = json.dumps(document(load_partners(Path(args.data_dir))), indent=2, ensure_ascii=False) + "\n"
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _webhooks_parser(sub: argparse._SubParsersAction, default_dir: str) -> None:
+    hooks = sub.add_parser(
+        "webhooks", help="partners' webhook endpoints: add, list, rotate, remove, failed, redeliver",
+        description="Manage the partners' webhook endpoints as an operator (partners do the same through "
+                    "the forum's /v1/webhooks with their own key). Needs a running `coalition up` in "
+                    "--data-dir, or COALITION_DATABASE_URL and COALITION_NATS_URL (the admin's).")
+    actions = hooks.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="register an endpoint for a partner; prints it with its secret")
+    add.add_argument("org", help="the partner organisation")
+    add.add_argument("url", help="where to POST its events (a public address unless "
+                                 "COALITION_WEBHOOK_ALLOW_NETWORKS allows it)")
+    add.add_argument("--type", action="append", default=[], metavar="TYPE",
+                     help="deliver only this event type (e.g. attack.reported.v1); repeat for more")
+    add.add_argument("--after", type=int, default=None, metavar="POSITION",
+                     help="deliver what comes after this position (default: the end of the log; 0: everything)")
+    listing = actions.add_parser("list", help="the endpoints (JSON lines) with their positions and state")
+    listing.add_argument("--org", default=None, help="only this partner's")
+    for name, text in (("rotate", "a new secret; the old one stays valid beside it for 24 hours"),
+                       ("remove", "remove an endpoint"),
+                       ("failed", "deliveries that used up the retry schedule (JSON lines)")):
+        one = actions.add_parser(name, help=text)
+        one.add_argument("endpoint", help="the endpoint's id (ep_…)")
+    again = actions.add_parser("redeliver", help="deliver again everything after a position (enables the endpoint)")
+    again.add_argument("endpoint", help="the endpoint's id (ep_…)")
+    again.add_argument("--from", dest="from_position", type=int, required=True, metavar="POSITION",
+                       help="deliver again what comes after this position")
+    for parser in (add, listing, *actions.choices.values()):
+        if not any(a.dest == "data_dir" for a in parser._actions):
+            running_platform(parser, default_dir)
+    hooks.set_defaults(func=cmd_webhooks)
+
+    spec = sub.add_parser("asyncapi", help="write the AsyncAPI 3.0 document of the NATS channels",
+                          description="The AsyncAPI 3.0 document generated from the contracts: the shared log's "
+                                      "channel and each partner's stream (from coalition.toml's [[partners]]), "
+                                      "every contract as a CloudEvent message. The forum serves the same at "
+                                      "/asyncapi.json.")
+    spec.add_argument("--output", "-o", default=None, metavar="FILE", help="write it here (default: stdout)")
+    spec.add_argument("--data-dir", default=default_dir, help="folder with coalition.toml, if any (default: %(default)s)")
+    spec.set_defaults(func=cmd_asyncapi)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="coalition",
@@ -420,6 +542,7 @@ def build_parser() -> argparse.ArgumentParser:
     nats_config.set_defaults(func=cmd_nats_config)
 
     _export_parser(sub, default_dir)
+    _webhooks_parser(sub, default_dir)
 
     from coalition.partners_cli import add_parsers
 
@@ -428,7 +551,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="run a benchmark against the stock approach (see python -m bench --help)",
                            description="Run one benchmark on its own embedded engines; options after the name "
                                        "are the benchmark's own (e.g. --quick).")
-    bench.add_argument("name", choices=["ingest", "latency", "rebuild", "fanout", "partners", "startup"])
+    bench.add_argument("name", choices=["ingest", "latency", "rebuild", "fanout", "partners", "startup", "webhooks"])
     bench.add_argument("options", nargs=argparse.REMAINDER, help="the benchmark's options")
     bench.set_defaults(func=cmd_bench)
     return parser

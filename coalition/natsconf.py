@@ -12,6 +12,9 @@ the committed file is what this module generates). The users:
   takes, and reads only that stream's info and last message (the relay's checkpoint).
   It cannot read another service's events, core-subscribe to ``coalition.>``, create a
   consumer, or purge or delete a stream.
+* ``webhooks`` — the webhook deliverer: reads ``COALITION`` by position (batched direct
+  gets, ``events.logread``) and its stream info; nothing else. The ``forum`` user may do
+  the same besides its own rights, for the partners' HTTP feed.
 * ``board`` — the board projection: only its own durable consumer ``board`` on
   ``COALITION`` (create with its filter, delete, info, fetch, ack in both ack subject
   formats) and ``COALITION``'s stream info. It cannot publish events.
@@ -45,6 +48,11 @@ from projections.sharing.distributor import DURABLE as DISTRIBUTOR_DURABLE
 ADMIN = "admin"
 BOARD = "board"
 DISTRIBUTOR = "distributor"
+WEBHOOKS = "webhooks"
+#: The service whose user also reads the shared log by position (the partners' feed).
+FEED_SERVICE = "forum"
+#: Reading ``COALITION`` by position, as ``events.logread`` does.
+READ_LOG = (f"$JS.API.DIRECT.GET.{STREAM}", f"$JS.API.STREAM.INFO.{STREAM}")
 
 
 @dataclass(frozen=True)
@@ -58,9 +66,16 @@ class User:
 def service_user(service: str) -> User:
     """A service's relay: its own subjects, its own stream's info and last message."""
     stream = log_stream(service)
+    reads = READ_LOG if service == FEED_SERVICE else ()
     return User(service,
-                publish=(subject_filter(service), f"$JS.API.STREAM.INFO.{stream}", f"$JS.API.STREAM.MSG.GET.{stream}"),
+                publish=(subject_filter(service), f"$JS.API.STREAM.INFO.{stream}", f"$JS.API.STREAM.MSG.GET.{stream}",
+                         *reads),
                 subscribe=(f"{inbox_prefix(service)}.>",))
+
+
+def log_reader(user: str) -> User:
+    """A reader of the shared log by position, nothing else."""
+    return User(user, publish=READ_LOG, subscribe=(f"{inbox_prefix(user)}.>",))
 
 
 def consumer_user(user: str, stream: str, durable: str) -> User:
@@ -111,12 +126,12 @@ def partner_user(partner: Partner) -> User:
 def users(services: tuple[str, ...] = SERVICES, partners: tuple[Partner, ...] | None = None) -> list[User]:
     """Every NATS user of the platform, from the configuration (``partners``: those of
     ``coalition.toml`` in the working directory, or every organisation, if not given)."""
-    clash = {ADMIN, BOARD, DISTRIBUTOR} & set(services)
+    clash = {ADMIN, BOARD, DISTRIBUTOR, WEBHOOKS} & set(services)
     if clash:
         raise ValueError(f"a service may not be named {', '.join(sorted(clash))}: that NATS user is taken")
     partners = load_partners() if partners is None else partners
     return [User(ADMIN), *(service_user(s) for s in services), consumer_user(BOARD, STREAM, DURABLE),
-            distributor_user(), *(partner_user(p) for p in partners)]
+            distributor_user(), log_reader(WEBHOOKS), *(partner_user(p) for p in partners)]
 
 
 def user_names(services: tuple[str, ...] = SERVICES, partners: tuple[Partner, ...] | None = None) -> list[str]:

@@ -4,6 +4,9 @@
   eventsourcing creates ``<service>_events`` there on first start) and nothing else;
 * the projection's role ``board``, owning schema ``board``; it may create schemas (the
   rebuild's shadow, then renamed to ``board``), each its own, and no right on any other;
+* the webhook deliverer's role ``webhooks``, owning schema ``webhooks`` (endpoints and
+  their delivery state, ``events.endpoints``); the forum's role may read and write those
+  tables too (partners register and manage their endpoints through the forum's API);
 * ``coalition_reader`` (NOLOGIN), granted to every service role: may read the board and
   ``coalition.api_keys`` (the forum's role reads ``coalition.coordinators``; the movement's
   role only its own organisations' rows, for its caseworkers' log-in). Default privileges of ``board`` give it whatever the board role
@@ -22,6 +25,7 @@ from urllib.parse import unquote, urlsplit
 
 from psycopg import Connection, sql
 
+from events import endpoints as webhook_endpoints
 from events.settings import SERVICES
 from events.stream import with_credentials
 from projections.board import schema as board_schema
@@ -33,8 +37,10 @@ FORUM = "forum"
 CASEWORK = "momentum"
 """The service whose caseworkers log in to read a case: its role reads its own organisations'
 accounts, and only those (row-level security)."""
-ROLES = (*SERVICES, BOARD)
-"""The login roles, one per process kind: each service and the board projection."""
+WEBHOOKS = webhook_endpoints.SCHEMA
+ROLES = (*SERVICES, BOARD, WEBHOOKS)
+"""The login roles, one per process kind: each service, the board projection and the
+webhook deliverer."""
 
 
 def role_url(admin_url: str, role: str, password: str) -> str:
@@ -80,12 +86,26 @@ def create_roles(conn: Connection, passwords: Mapping[str, str]) -> None:
         board_schema.create(conn)
     finally:
         conn.execute("RESET ROLE")
+    _webhooks(conn)
     for objects in ("SCHEMAS", "TABLES"):
         privilege = "USAGE" if objects == "SCHEMAS" else "SELECT"
         conn.execute(sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} GRANT " + privilege + " ON " + objects
                              + " TO {}").format(ident(BOARD), ident(READER)))
     conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {0} TO {1}; GRANT SELECT ON ALL TABLES IN SCHEMA {0} TO {1}")
                  .format(ident(BOARD), ident(READER)))
+
+
+def _webhooks(conn: Connection) -> None:
+    """The deliverer's tables, its own; the forum's role manages partners' endpoints in them."""
+    ident = sql.Identifier
+    conn.execute(sql.SQL("SET ROLE {}").format(ident(WEBHOOKS)))
+    try:
+        conn.execute(webhook_endpoints.DDL)
+    finally:
+        conn.execute("RESET ROLE")
+    conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {0} TO {1}; "
+                         "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {0} TO {1}").format(
+        ident(WEBHOOKS), ident(FORUM)))
 
 
 def grant_keys(conn: Connection) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import psycopg
 
 from coalition.roles import create_roles, grant_keys
+from events import endpoints as webhook_endpoints
 from events.migrate import ensure_stream
 from events.organisations import Coordinator, Organisation
 from events.partners import ensure_partners
@@ -44,6 +45,8 @@ def prepare(database_url: str, nats_url: str, organisations: tuple[Organisation,
         else:
             log.warning("no PostgreSQL roles given: the processes must connect as the admin")
             board_schema.create(conn)
+            conn.execute("CREATE SCHEMA IF NOT EXISTS webhooks")
+            conn.execute(webhook_endpoints.DDL)
     asyncio.run(_ensure_stream(nats_url, load_partners() if partners is None else partners))
 
 

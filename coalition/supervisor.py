@@ -25,7 +25,7 @@ from secrets import token_urlsafe
 from coalition import natsconf
 from coalition.children import Child
 from coalition.engines import ADMIN, Engines, free_port
-from coalition.roles import BOARD, ROLES, role_url
+from coalition.roles import BOARD, ROLES, WEBHOOKS, role_url
 from coalition.setup import prepare
 from events.organisations import load_coordinators, load_organisations
 from events.settings import SERVICES, api_keys, default_port, session_secret
@@ -35,6 +35,7 @@ from projections.board.__main__ import run as run_board
 from projections.sharing.__main__ import run as run_distributor
 from services.__main__ import serve  # imported here so that forked children start warm
 from services.auth import new_key
+from webhooks.__main__ import run as run_webhooks
 
 log = logging.getLogger("coalition.up")
 
@@ -86,6 +87,10 @@ class Platform:
         del distributor_env["COALITION_DATABASE_URL"]  # it reads and writes NATS only
         self.children.append(Child("distributor", run_distributor, [sys.executable, "-m", "projections.sharing"],
                                    distributor_env, self.data_dir / "logs" / "distributor.log", spawn=self.spawn))
+        webhooks_env = dict(base, COALITION_DATABASE_URL=role_url(db_url, WEBHOOKS, pg[WEBHOOKS]),
+                            COALITION_NATS_URL=self.engines.nats_url_for(natsconf.WEBHOOKS))
+        self.children.append(Child("webhooks", run_webhooks, [sys.executable, "-m", "webhooks"], webhooks_env,
+                                   self.data_dir / "logs" / "webhooks.log", spawn=self.spawn))
         for child in self.children:
             child.start()
         self._write_pids()

@@ -39,6 +39,14 @@ ENVIRONMENT = {
                                     "columns for its archive (default 7; may be fractional)",
     "COALITION_BATCH_MAX_COMMANDS": "the most commands one POST /v1/batch may carry (default 500); more is a 400 "
                                     "that gives the limit",
+    "COALITION_WEBHOOK_RETRY_SCHEDULE": "seconds before each webhook attempt after a failure, comma-separated "
+                                        "(default the Standard Webhooks schedule 0,5,300,1800,7200,18000,36000,"
+                                        "36000; after the last, the last again until it is delivered)",
+    "COALITION_WEBHOOK_JITTER": "up to this fraction is added at random to each retry delay (default 0.2)",
+    "COALITION_WEBHOOK_TIMEOUT": "seconds a webhook endpoint has to answer one delivery (default 15)",
+    "COALITION_WEBHOOK_ALLOW_NETWORKS": "comma-separated networks (CIDR) webhook targets may be on although they "
+                                        "are not public, e.g. 127.0.0.0/8,::1/128 (default none: private, "
+                                        "link-local and loopback targets are refused)",
 }
 
 SERVICES = ("forum", "momentum", "scg", "unions")
@@ -126,6 +134,51 @@ def escalate_after_minutes() -> float:
     if not 0 < minutes < 10**6:
         raise RuntimeError(f"COALITION_ESCALATE_AFTER_MINUTES must be more than 0, not {value}")
     return minutes
+
+
+#: The Standard Webhooks retry schedule: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+WEBHOOK_SCHEDULE = (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
+
+
+def webhook_schedule() -> tuple[float, ...]:
+    """Seconds to wait before each retry of a failed webhook delivery."""
+    value = env("COALITION_WEBHOOK_RETRY_SCHEDULE")
+    if not value:
+        return WEBHOOK_SCHEDULE
+    try:
+        delays = tuple(float(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise RuntimeError(f"COALITION_WEBHOOK_RETRY_SCHEDULE must be seconds separated by commas, not {value!r}") from None
+    if not delays or any(not 0 <= d <= 7 * 86400 for d in delays):
+        raise RuntimeError(f"COALITION_WEBHOOK_RETRY_SCHEDULE needs one or more delays of 0 to 604800 s, not {value!r}")
+    return delays
+
+
+def webhook_jitter() -> float:
+    value = env("COALITION_WEBHOOK_JITTER", "0.2") or "0.2"
+    try:
+        jitter = float(value)
+    except ValueError:
+        raise RuntimeError(f"COALITION_WEBHOOK_JITTER must be a number, not {value!r}") from None
+    if not 0 <= jitter <= 1:
+        raise RuntimeError(f"COALITION_WEBHOOK_JITTER must be between 0 and 1, not {value}")
+    return jitter
+
+
+def webhook_timeout() -> float:
+    value = env("COALITION_WEBHOOK_TIMEOUT", "15") or "15"
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise RuntimeError(f"COALITION_WEBHOOK_TIMEOUT must be a number of seconds, not {value!r}") from None
+    if not 0 < seconds <= 300:
+        raise RuntimeError(f"COALITION_WEBHOOK_TIMEOUT must be more than 0 and at most 300, not {value}")
+    return seconds
+
+
+def webhook_allowed_networks() -> tuple[str, ...]:
+    """Networks a webhook target may be on although not public (checked in ``events.targets``)."""
+    return tuple(n.strip() for n in (env("COALITION_WEBHOOK_ALLOW_NETWORKS") or "").split(",") if n.strip())
 
 
 def session_secret() -> str | None:

@@ -71,7 +71,7 @@ def create_app(service: Service, db_url: str | None = None, nats: str | None = N
         watch = BoardWatch(url)
         await watch.start()
         app.state.update(application=application, committer=committer, pool=pool, watch=watch,
-                         service=service.name)
+                         service=service.name, nats=nc)
         background = [asyncio.create_task(task(app, stop), name=f"{service.name}-{task.__name__}")
                       for task in service.background]
         log.info("%s service ready", service.name)

@@ -202,3 +202,13 @@ def check_publisher(org: Organisation, claimed: str | None) -> None:
     """An organisation can only publish as itself."""
     if claimed is not None and claimed != org.id:
         raise PermissionDeniedException(f"{org.id} cannot publish as {claimed}")
+
+
+def partner_organisation(request: Request) -> Organisation:
+    """The calling partner organisation, by its own API key, on whichever service: the
+    partners' feed and webhooks are the forum's, but each partner holds only its
+    organisation's key. 401 without a key or with a wrong one."""
+    key = bearer_key(request)
+    if key is None:
+        raise NotAuthorizedException("missing API key: send Authorization: Bearer <key>")
+    return _organisation(request, key)

@@ -16,13 +16,16 @@ from events.policy import can_see
 from events.sharing import Partner
 from services.api.campaigns import ActionController, WinController
 from services.api.board_page import STATIC, BoardPageController
+from services.api.asyncapi import asyncapi
 from services.api.board_reads import HistoryController
 from services.api.disputes import BranchDirectory
+from services.api.feed import FeedController
 from services.api.forum import BoardController, TriageController
 from services.api.pages import AuditPagesController
 from services.api.partners import PartnerController
 from services.api.regions import RegionsController
 from services.api.visits import VisitController
+from services.api.webhooks import WebhookController
 from services.api.workflow import DecisionController, FormController, WorkflowController
 from services.application import A, CampaignApp, utc
 from services.commands import (
@@ -227,7 +230,7 @@ SERVICE = Service(
                  ActionController, WinController,
                  VisitController, BranchDirectory,  # issue 11: asking for an MP's visit; where branches are
                  BoardController, HistoryController, BoardPageController, AuditPagesController, RegionsController,
-                 STATIC, PartnerController),
+                 STATIC, PartnerController, FeedController, WebhookController, asyncapi),
     background=(escalate_overdue,),
     app_options=forum_app_options,
 )

@@ -16,14 +16,14 @@ from urllib.parse import urlsplit
 import yaml
 
 from coalition import natsconf
-from coalition.roles import BOARD, ROLES
+from coalition.roles import BOARD, ROLES, WEBHOOKS
 from events.settings import ENVIRONMENT, SERVICES, DatabaseParams, default_port
 from events.sharing import load_partners
 from events.stream import servers_and_credentials
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "compose.yaml"
-CODE = ("contracts", "events", "services", "projections", "coalition")
+CODE = ("contracts", "events", "services", "projections", "webhooks", "coalition")
 VARIABLE = re.compile(r"\bCOALITION_[A-Z0-9_]*[A-Z0-9]")
 INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}")
 
@@ -36,11 +36,11 @@ COMPOSE_INPUTS = {"COALITION_POSTGRES_PASSWORD",
                   *(f"COALITION_POSTGRES_PASSWORD_{role.upper()}" for role in ROLES)}
 
 #: Whose PostgreSQL role each process connects as; "setup" is the admin.
-DATABASE_ROLE = {**{name: name for name in SERVICES}, "board": BOARD}
+DATABASE_ROLE = {**{name: name for name in SERVICES}, "board": BOARD, "webhooks": WEBHOOKS}
 
 #: Whose NATS user each process connects as.
 NATS_USER = {**{name: name for name in SERVICES}, "board": natsconf.BOARD, "setup": natsconf.ADMIN,
-             "distributor": natsconf.DISTRIBUTOR}
+             "distributor": natsconf.DISTRIBUTOR, "webhooks": natsconf.WEBHOOKS}
 
 #: The partners' users: for their own clients, outside compose (``coalition subscribe``).
 PARTNER_USERS = {natsconf.partner_user_name(p.org) for p in load_partners()}
@@ -155,6 +155,11 @@ def test_service_name_matches_the_container() -> None:
 def test_board_projection_runs() -> None:
     """A ``board`` service runs ``python -m projections.board``."""
     assert runs(command("board"), "projections.board"), command("board")
+
+
+def test_webhook_deliverer_runs() -> None:
+    """A ``webhooks`` service runs ``python -m webhooks``."""
+    assert runs(command("webhooks"), "webhooks"), command("webhooks")
 
 
 def test_compose_names_only_variables_the_code_reads() -> None:

@@ -1,0 +1,157 @@
+"""The partners' HTTP feed, for a partner without NATS: the shared log as the sharing
+policy grants it to the caller (``events.sharing.entitled``), by position.
+
+* ``GET /v1/feed?after=<position>&limit=N`` — a page: the CloudEvents (exactly as on the
+  log) after ``after`` that the caller may receive, and ``next``, the position to ask
+  after next time (the last one looked at, so a page of events the caller may not see
+  still moves it on).
+* ``GET /v1/feed/events`` — the same as Server-Sent Events: one ``cloudevent`` event per
+  CloudEvent, its ``id`` the position, so a client's ``Last-Event-ID`` resumes right after
+  the last one it received; a ``: keep-alive`` comment when quiet.
+
+Both read ``COALITION`` directly by position (``events.logread``): a partner can resume
+from any position, however old, with nothing kept for it on the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, Request, get
+from litestar.di import Provide
+from litestar.exceptions import ValidationException
+from litestar.openapi import ResponseSpec
+from litestar.params import Parameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+from nats.aio.client import Client as NATS
+
+from contracts import decode_envelope
+from events.logread import MAX_BATCH, read_after
+from events.organisations import Organisation
+from events.sharing import Partner, entitled
+from services.api.partner_access import log_reader, partner_of, policy
+from services.auth import KEY_REQUIRED, partner_organisation
+from services.errors import documented
+
+#: Seconds between two ``: keep-alive`` comments of a quiet stream.
+KEEP_ALIVE = 15.0
+#: How often a stream that reached the end of the log looks again (seconds).
+IDLE = 0.05
+#: The most positions one page looks at, however few of them the caller may see.
+SCAN = 10 * MAX_BATCH
+
+
+class FeedPage(msgspec.Struct, frozen=True, kw_only=True):
+    """A page of the feed."""
+
+    events: list[msgspec.Raw]
+    """CloudEvents 1.0 (structured JSON), in log order."""
+    next: int
+    """The position to pass as ``after`` for the next page."""
+
+
+class FeedMessage(msgspec.Struct, kw_only=True):
+    """One message of the stream: ``cloudevent`` (``data`` the CloudEvent JSON, ``id`` its
+    position) or ``ready`` (``data`` the position it starts after)."""
+
+    data: str
+    event: str | None = None
+    id: str | None = None
+    retry: int | None = None
+
+
+PAGE = documented(400, 401, 403, 429, 503)
+STREAM = {**PAGE, 200: ResponseSpec(data_container=FeedMessage, media_type="text/event-stream",
+                                    description="the caller's events, as Server-Sent Events")}
+
+
+async def entitled_after(nc: NATS, partner: Partner, people: frozenset[str], after: int,
+                         limit: int) -> tuple[list[tuple[int, bytes]], int]:
+    """Up to ``limit`` events after ``after`` that ``partner`` receives, and the last
+    position looked at (at most :data:`SCAN` positions)."""
+    found: list[tuple[int, bytes]] = []
+    position = after
+    while len(found) < limit and position - after < SCAN:
+        page = await read_after(nc, position, MAX_BATCH)
+        if not page:
+            break
+        for seq, raw in page:
+            position = seq
+            try:
+                event = decode_envelope(raw)
+            except (msgspec.ValidationError, msgspec.DecodeError):
+                continue  # not a valid shared event: never delivered to anyone
+            if entitled(partner, event.tlp, event.data.audience, people):
+                found.append((seq, raw))
+                if len(found) >= limit:
+                    break
+    return found, position
+
+
+def _position(value: str) -> int:
+    try:
+        position = int(value)
+    except ValueError:
+        raise ValidationException(f"Last-Event-ID is not a position: {value[:40]!r}", extra=[
+            {"key": "Last-Event-ID", "message": "not a position", "source": "header"}]) from None
+    if position < 0:
+        raise ValidationException("Last-Event-ID must not be negative", extra=[
+            {"key": "Last-Event-ID", "message": "must not be negative", "source": "header"}])
+    return position
+
+
+class FeedController(Controller):
+    path = "/v1/feed"
+    tags = ["partners"]
+    dependencies = {"caller": Provide(partner_organisation, sync_to_thread=False)}
+    security = KEY_REQUIRED
+
+    @get("/", operation_id="readFeed", responses=PAGE)
+    async def page(
+        self, request: Request, caller: Organisation,
+        after: Annotated[int, Parameter(ge=0, le=2**63 - 1, description="the position to read after")] = 0,
+        limit: Annotated[int, Parameter(ge=1, le=MAX_BATCH, description="most events in the page")] = 100,
+    ) -> FeedPage:
+        """The CloudEvents after a position that the caller's organisation may receive."""
+        partner = partner_of(caller.id)
+        found, position = await entitled_after(log_reader(request), partner, policy()[1], after, limit)
+        return FeedPage(events=[msgspec.Raw(raw) for _, raw in found], next=position)
+
+    @get("/events", operation_id="feedEvents", responses=STREAM)
+    async def events(
+        self, request: Request, caller: Organisation,
+        after: Annotated[int | None, Parameter(ge=0, le=2**63 - 1, description="the first connection's position "
+                                                 "(then the `Last-Event-ID` header the client sends)")] = None,
+        hold: Annotated[float | None, Parameter(ge=0, le=86400, description="close the stream after this many "
+                                                                            "seconds (default: never)")] = None,
+    ) -> ServerSentEvent:
+        """The caller's events as Server-Sent Events, from ``Last-Event-ID`` (or ``after``;
+        without either, from the start of the log)."""
+        partner = partner_of(caller.id)
+        header = request.headers.get("last-event-id")
+        since = _position(header) if header else (after or 0)
+        return ServerSentEvent(self.stream(request, partner, since, hold),
+                               headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    async def stream(self, request: Request, partner: Partner, since: int,
+                     hold: float | None) -> AsyncIterator[ServerSentEventMessage]:
+        nc, people = log_reader(request), policy()[1]
+        loop = asyncio.get_running_loop()
+        closes = None if hold is None else loop.time() + hold
+        quiet_since = loop.time()
+        yield ServerSentEventMessage(event="ready", id=since, retry=2000, data=f'{{"position": {since}}}')
+        while closes is None or loop.time() < closes:
+            found, position = await entitled_after(nc, partner, people, since, MAX_BATCH)
+            for seq, raw in found:
+                yield ServerSentEventMessage(event="cloudevent", id=seq, data=raw.decode())
+            if found:
+                quiet_since = loop.time()
+            elif loop.time() - quiet_since >= KEEP_ALIVE:
+                quiet_since = loop.time()
+                yield ServerSentEventMessage(comment="keep-alive", data=None)
+            if position == since:
+                await asyncio.sleep(IDLE)
+            since = position
