@@ -15,6 +15,7 @@ BENCHES = {
     "partners": "P partners each on its own stream and user, fed by the distributor and SHARE: p99 delay",
     "startup": "seconds from `coalition up` to ready, and resident memory of all its processes",
     "asof": "the board as of any position of a long log, from its snapshots and log: seconds per query",
+    "webhooks": "E partners' webhook endpoints at a steady rate: p99 201 → receipt, none lost or duplicated",
 }
 
 

@@ -1,6 +1,6 @@
 """Schemathesis hooks for ``tests/test_openapi.py`` (loaded by the ``schemathesis run`` it
 starts, through its configuration): an Idempotency-Key of each request's own, and board
-reads and the board's live feed that hold no longer than a moment. (The real ids on the routes of an item are
+reads and the live streams (the board's, the partners' feed) that hold no longer than a moment. (The real ids on the routes of an item are
 parameters of the configuration, ``tests/schemathesis.toml``.)"""
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from services.idempotency import HEADER, VALID_KEY
 
 #: The longest a fuzzed board read may hold (``wait`` may ask for 30 seconds).
 LONGEST_WAIT = 0.2
+#: The live streams, which never end on their own: held a moment only.
+LIVE = ("GET /api/board/events", "GET /v1/feed/events")
 
 
 @schemathesis.hook
@@ -32,7 +34,7 @@ def map_case(_: schemathesis.HookContext, case: schemathesis.Case) -> schemathes
     body): schemathesis would send the same few keys ("0") with every body, and each
     command would be refused as a reuse (422) before its body is even looked at. The same
     request twice is still a retry, answered as the first."""
-    if case.operation.label == "GET /api/board/events" and isinstance(case.query, dict):
+    if case.operation.label in LIVE and isinstance(case.query, dict):
         case.query["hold"] = LONGEST_WAIT  # the live feed never ends on its own
     _real_ids_in_body(case)
     key = (case.headers or {}).get(HEADER)

@@ -18,7 +18,7 @@ def run_bench(*args: str) -> dict:
     return figures
 
 
-@pytest.mark.parametrize("name", ["ingest", "latency", "startup"])
+@pytest.mark.parametrize("name", ["ingest", "latency", "startup", "webhooks"])
 def test_a_benchmark_prints_its_figures(name: str) -> None:
     figures = run_bench(name)
     if name == "ingest":
@@ -26,6 +26,9 @@ def test_a_benchmark_prints_its_figures(name: str) -> None:
         assert "ratio" in figures
     elif name == "latency":
         assert figures["not_seen"] == 0 and figures["p99_ms"] > 0
+    elif name == "webhooks":
+        assert figures["lost"] == 0 and figures["duplicated"] == 0 and figures["p99_ms"] > 0
+        assert figures["delivered"] == figures["expected"] > 0
     else:
         assert figures["start_seconds"] > 0 and figures["pss_mb"] > 0
 

@@ -166,3 +166,24 @@ def test_the_admin_may_do_all_of_it(platform: Running) -> None:
         assert not admin.errors
 
     run(scenario())
+
+
+def test_the_webhook_deliverer_only_reads_the_shared_log_by_position(platform: Running) -> None:
+    """The deliverer's user reads ``COALITION`` by position (batched direct gets) and its
+    stream info, nothing else: no publishing, no consumer, no service's own stream."""
+    from events.logread import log_end, read_after
+
+    platform.wait_on_board(platform.post("momentum", "momentum", "/v1/attacks", ATTACK).json()["id"])
+
+    async def scenario() -> None:
+        async with as_user(platform, natsconf.WEBHOOKS) as hooks:
+            assert await log_end(hooks.nc) > 0
+            assert (await read_after(hooks.nc, 0, 1))[0][0] == 1
+            await hooks.nc.publish("coalition.momentum.attack.reported", b"{}")
+            await hooks.violation("coalition.momentum.attack.reported")
+            await hooks.refused(hooks.js.get_last_msg(log_stream("momentum"), "coalition.momentum.>"),
+                                f"$JS.API.STREAM.MSG.GET.{log_stream('momentum')}")
+            await hooks.refused(hooks.js.add_consumer("COALITION", ConsumerConfig(
+                durable_name="spy", ack_policy=AckPolicy.NONE)), "$JS.API.CONSUMER.DURABLE.CREATE.COALITION.spy")
+
+    run(scenario())

@@ -30,7 +30,8 @@ ROOT = Path(__file__).parent.parent
 CALLER = {"momentum": "momentum", "scg": "scg", "unions": "rmt", "forum": "forum"}
 #: The path parameters that name an item, each given a real id (``tests/schemathesis.toml``).
 ID_PARAMETERS = ("action_id", "attack_id", "strike_id", "item_id", "task_id", "decision_id", "case_id", "partner",
-                 "visit_id", "branch_id", "serves", "balloted")  # issue 11 (publishers): the last four
+                 "visit_id", "branch_id", "serves", "balloted",  # issue 11 (publishers): these four
+                 "endpoint_id", "doomed_endpoint_id")
 #: The commands that change an item, which its state may refuse (409).
 CHANGES = {"resolveAttack", "schedulePicket", "triageItem", "acknowledgeItem", "setItemPriority", "assignLead",
            "resolveItem", "openResponse", "recordReview", "completeTask", "takePosition", "makeDecision",
@@ -46,6 +47,20 @@ READS = {"getBoard": {"200", "400", "401", "429", "503"}, "getItemTimeline": {"2
          "readCase": {"200", "400", "401", "404", "429", "503"},
          "getRegions": {"200", "401", "429", "503"},
          "listBranches": {"200", "400", "401", "429", "503"}}
+#: The partners' routes on the forum (feed, webhooks, AsyncAPI): what each can answer.
+#: They take a partner's key on any service's behalf, so never a 403 for the service, but
+#: one for an organisation the sharing policy does not make a partner.
+PARTNERS = {
+    "readFeed": {"200", "400", "401", "403", "429", "503"},
+    "feedEvents": {"200", "400", "401", "403", "429", "503"},
+    "getAsyncApi": {"200"},
+    "registerWebhook": {"201", "400", "401", "403", "413", "429", "503"},
+    "listWebhooks": {"200", "401", "403", "429", "503"},
+    "rotateWebhookSecret": {"201", "400", "401", "403", "404", "429", "503"},
+    "removeWebhook": {"204", "400", "401", "403", "404", "429", "503"},
+    "listWebhookFailures": {"200", "400", "401", "403", "404", "429", "503"},
+    "redeliverWebhook": {"202", "400", "401", "403", "404", "413", "429", "503"},
+}
 #: The longest a service's run may take (generous: the machine may be shared with other runs).
 RUN_WITHIN = 300
 
@@ -83,6 +98,11 @@ def item_ids(platform: Running) -> dict[str, dict[str, str]]:
     ids["unions"]["branch_id"] = created("rmt", "unions", "/v1/branches", BRANCH)
     ids["unions"]["balloted"] = created("rmt", "unions", "/v1/disputes", DISPUTE)
     platform.wait_on_board(ids["scg"]["visit_id"], ids["unions"]["branch_id"], ids["unions"]["balloted"])
+    for name in ("endpoint_id", "doomed_endpoint_id"):  # the forum's own webhook endpoints (one to remove)
+        resp = httpx.post(platform.url("forum", "/v1/webhooks"), json={"url": "http://127.0.0.1:9/fuzz"},
+                          headers=platform.headers("forum"), timeout=30)
+        assert resp.status_code == 201, resp.text
+        ids["forum"][name] = resp.json()["endpoint"]["id"]
     deadline = time.monotonic() + 20
     while httpx.get(platform.url("forum", f"/api/decisions/{decision}"), headers=platform.headers("forum"),
                     timeout=10).status_code != 200:
@@ -112,6 +132,7 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Running, 
     folder = tmp_path_factory.mktemp("openapi")
     with pytest.MonkeyPatch.context() as env:
         env.setenv("COALITION_AUTH_FAILURES_PER_MINUTE", "0")
+        env.setenv("COALITION_WEBHOOK_ALLOW_NETWORKS", "127.0.0.0/8")  # the endpoints registered below
         platform = start_platform(folder / "data")
     runs: dict[str, tuple[subprocess.Popen, Path]] = {}
     try:
@@ -146,9 +167,15 @@ def test_every_route_lists_its_refusals(fuzzed: tuple[Running, dict[str, tuple[s
         for path, methods in spec["paths"].items():
             for method, op in methods.items():
                 statuses = set(op["responses"])
-                refusals = statuses - {"200", "201"}
+                refusals = statuses - {"200", "201", "202", "204"}
                 assert all(op["responses"][s]["content"]["application/json"]["schema"]["$ref"]
                            == "#/components/schemas/Error" for s in refusals), (service, path)
+                if op["operationId"] in PARTNERS:
+                    assert statuses == PARTNERS[op["operationId"]], (service, path)
+                    if "requestBody" in op:
+                        body = op["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+                        assert schemas[body]["additionalProperties"] is False, (service, body)
+                    continue
                 if method == "get":
                     assert statuses == READS.get(op["operationId"], {"200"}), (service, path)
                     continue

@@ -135,3 +135,19 @@ def test_a_data_folder_from_before_passwords_is_migrated(tmp_path: Path) -> None
             wrong.start()
     finally:
         wrong.stop()
+
+
+def test_the_webhook_secrets_are_the_deliverers_and_the_forums_alone(platform: Running) -> None:
+    """The endpoints' secrets sit in schema ``webhooks``: its own role and the forum's (the
+    partners' API) use them; no other service reads them, and the deliverer's role reaches
+    no service's store, the keys nor the board's tables for writing."""
+    with as_role(platform, "momentum") as conn:
+        assert refused(conn, "SELECT secret FROM webhooks.endpoints")
+        assert refused(conn, "UPDATE webhooks.endpoints SET url = 'http://evil.example/'")
+    with as_role(platform, "forum") as conn:
+        assert conn.execute("SELECT count(*) FROM webhooks.endpoints").fetchone() is not None
+    with as_role(platform, "webhooks") as conn:
+        assert conn.execute("SELECT count(*) FROM webhooks.failures").fetchone() is not None
+        assert refused(conn, "SELECT * FROM coalition.api_keys")
+        assert refused(conn, "SELECT * FROM momentum.momentum_events")
+        assert refused(conn, "DELETE FROM board.items")

@@ -105,7 +105,7 @@ class WebhookController(Controller):
         return await on_board(request, lambda conn: store.endpoints(conn, caller.id))
 
     @post("/{endpoint_id:str}/rotation", operation_id="rotateWebhookSecret", status_code=201,
-          responses=documented(401, 403, 404, 429, 503))
+          responses=documented(400, 401, 403, 404, 429, 503))
     async def rotate(self, request: Request, caller: Organisation, endpoint_id: str) -> Rotated:
         """A new secret; deliveries carry signatures with both secrets for 24 hours."""
         partner_of(caller.id)
@@ -117,7 +117,7 @@ class WebhookController(Controller):
         return Rotated(id=endpoint_id, secret=secret, rotating_until=until)
 
     @delete("/{endpoint_id:str}", operation_id="removeWebhook", status_code=204,
-            responses=documented(401, 403, 404, 429, 503))
+            responses=documented(400, 401, 403, 404, 429, 503))
     async def remove(self, request: Request, caller: Organisation, endpoint_id: str) -> None:
         """Remove the endpoint: nothing more is delivered to it."""
         partner_of(caller.id)
@@ -125,7 +125,7 @@ class WebhookController(Controller):
             raise NotFoundException(f"no endpoint with id {endpoint_id}")
 
     @get("/{endpoint_id:str}/failures", operation_id="listWebhookFailures",
-         responses=documented(401, 403, 404, 429, 503))
+         responses=documented(400, 401, 403, 404, 429, 503))
     async def failures(self, request: Request, caller: Organisation, endpoint_id: str) -> list[Failure]:
         """Events whose delivery used up the retry schedule (``delivered_at`` once it got through)."""
         partner_of(caller.id)
