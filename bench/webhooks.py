@@ -108,6 +108,7 @@ async def measure(p: Running, receiver: str, endpoints: int, rate: float, second
             records = await resp.json()
     delays: list[float] = []
     lost = duplicated = 0
+    span = max((r[3] for r in records), default=began) - began
     for path in paths:
         mine = [r for r in records if r[0] == path]
         ids = Counter(r[1] for r in mine)
@@ -120,6 +121,7 @@ async def measure(p: Running, receiver: str, endpoints: int, rate: float, second
     return {"endpoints": endpoints, "rate": rate, "seconds": seconds, "published": len(acked),
             "sent_rate": round(len(acked) / sent_for, 1), "expected": len(acked) * endpoints,
             "delivered": len(records), "lost": lost, "duplicated": duplicated,
+            "deliveries_per_second": round(len(records) / span) if span > 0 else None,
             "p50_ms": round(percentile(delays, 50), 1), "p95_ms": round(percentile(delays, 95), 1),
             "p99_ms": round(percentile(delays, 99), 1), "max_ms": round(max(delays, default=0), 1)}
 
@@ -164,6 +166,7 @@ def main(argv: list[str]) -> int:
         ("p50 201 → received", f"{figures['p50_ms']} ms", "per delivery, every endpoint"),
         ("p95", f"{figures['p95_ms']} ms", ""),
         ("p99", f"{figures['p99_ms']} ms", ""),
+        ("deliveries/s", str(figures["deliveries_per_second"]), "from the first publish to the last receipt"),
         ("lost", str(figures["lost"]), "must be 0"),
         ("duplicated", str(figures["duplicated"]), "by webhook-id; must be 0"),
     ], figures)

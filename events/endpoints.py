@@ -8,8 +8,8 @@ failed attempts at the event after it and when to try again, and whether it is d
 There is no queue of deliveries: the log is the queue, so an endpoint that is down for a
 week resumes from its position, however far the log has moved.
 
-``generation`` is bumped by every change made from outside the deliverer (a rotation, a
-redelivery, a removal): the deliverer's own writes are guarded by the generation it read,
+``generation`` is bumped by every change of position made from outside the deliverer (a
+redelivery): the deliverer's own writes are guarded by the generation it read,
 so a worker that has not yet seen a redelivery can never write its old position over it.
 Every such change is announced with ``NOTIFY webhooks, '<endpoint id>'``.
 """
@@ -165,7 +165,7 @@ async def rotate(conn: AsyncConnection, endpoint_id: str, org: str | None = None
     async with conn.transaction():
         cur = await conn.execute(
             """UPDATE webhooks.endpoints SET previous_secret = secret, previous_until = now() + %s,
-                   secret = %s, generation = generation + 1
+                   secret = %s
                WHERE id = %s AND (%s::text IS NULL OR org = %s) RETURNING id""",
             [overlap, secret, endpoint_id, org, org])
         if await cur.fetchone() is None:

@@ -23,6 +23,7 @@ class Delivery:
     webhook_id: str
     signature: str
     body: bytes
+    headers: dict[str, str]
     answered: int
     at: float
     subject: str
@@ -34,7 +35,7 @@ class Receiver:
     host: str = "127.0.0.1"
     port: int = 0
     secrets: dict[str, list[str]] = field(default_factory=dict)
-    """Per path, the secrets a delivery may be signed with (any one must verify it)."""
+    """Per path, the secrets a partner holds: a delivery must verify with one of them."""
     scripts: dict[str, list[tuple[int, dict[str, str]]]] = field(default_factory=lambda: defaultdict(list))
     """Per path, the answers to give first (status, headers), in order; then 200."""
     deliveries: list[Delivery] = field(default_factory=list)
@@ -63,8 +64,15 @@ class Receiver:
         headers = dict(request.headers)
         path = request.path
         try:
+            errors = []
             for secret in self.secrets[path]:
-                Webhook(secret).verify(body, headers)
+                try:
+                    Webhook(secret).verify(body, headers)
+                    break
+                except Exception as exc:  # noqa: BLE001 - the next secret may verify it
+                    errors.append(exc)
+            else:
+                raise errors[-1]
             event = from_structured_event(HTTPMessage(headers={k.lower(): v for k, v in headers.items()}, body=body))
             assert event.get_id() == request.headers["webhook-id"]
         except Exception as exc:  # noqa: BLE001 - recorded, and the test fails on it
@@ -73,7 +81,7 @@ class Receiver:
         script = self.scripts[path]
         status, extra = script.pop(0) if script else (200, {})
         self.deliveries.append(Delivery(path, request.headers["webhook-id"], request.headers["webhook-signature"],
-                                        body, status, time.monotonic(), str(event.get_subject()),
+                                        body, headers, status, time.monotonic(), str(event.get_subject()),
                                         event.get_type()))
         return web.Response(status=status, headers=extra)
 

@@ -26,7 +26,7 @@ def test_up_demo_then_stop_then_up_again_keeps_everything(tmp_path: Path) -> Non
         assert stat.S_IMODE((data / "secrets.json").stat().st_mode) == 0o600
         secrets = json.loads((data / "secrets.json").read_text())
         assert set(secrets["api_keys"]) >= {"momentum", "scg", "rmt", "forum"}
-        assert set(secrets["nats"]) == {"admin", "board", "forum", "momentum", "scg", "unions", "distributor",
+        assert set(secrets["nats"]) == {"admin", "board", "forum", "momentum", "scg", "unions", "distributor", "webhooks",
                                         *(f"partner-{org}" for org in ("momentum", "scg", "rmt", "fbu", "bfawu",
                                                                        "forum"))}
         assert not any(password in endpoints["nats"] for password in secrets["nats"].values())
@@ -48,7 +48,7 @@ def test_up_demo_then_stop_then_up_again_keeps_everything(tmp_path: Path) -> Non
         as_forum = httpx.get(first.url("forum", "/api/board"), headers=first.headers("forum"), timeout=30).json()
         assert any("J. Example MP" in i["title"] for i in as_forum["items"])
         family = psutil.Process(first.proc.pid).children(recursive=True)
-        assert len(family) >= 7  # postgres, nats, four services, the board
+        assert len(family) >= 8  # postgres, nats, four services, the board, the webhook deliverer
 
         assert stop_platform(first) == 0
         gone, alive = psutil.wait_procs(family, timeout=10)

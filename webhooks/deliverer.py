@@ -100,6 +100,9 @@ class Deliverer:
         self.rng = rng or random.Random()
         self.tail = Tail(nc)
         self.workers: dict[str, tuple[State, asyncio.Task[None]]] = {}
+        self.secrets: dict[str, list[str]] = {}
+        """Each endpoint's valid secrets as last read: a rotation takes effect without
+        stopping its worker (which might send an event in flight a second time)."""
         self.delivered: dict[tuple[str, int], int] = {}
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._lock = asyncio.Lock()
@@ -150,11 +153,16 @@ class Deliverer:
             return
         for endpoint_id, (state, task) in list(self.workers.items()):
             now = wanted.get(endpoint_id)
-            if task.done() or now is None or now.generation != state.generation or now.secrets != state.secrets:
+            if now is None:
+                self.secrets.pop(endpoint_id, None)
+            else:
+                self.secrets[endpoint_id] = now.secrets
+            if task.done() or now is None or now.generation != state.generation or now.url != state.url:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
                 del self.workers[endpoint_id]
         for endpoint_id, state in wanted.items():
+            self.secrets[endpoint_id] = state.secrets
             if endpoint_id not in self.workers:
                 self.workers[endpoint_id] = (state, asyncio.create_task(self._worker(state), name=endpoint_id))
 
@@ -291,7 +299,7 @@ class Deliverer:
         """One POST of ``entry`` to the endpoint."""
         assert self.http is not None and entry.event is not None
         body = entry.raw
-        head = signed(state.secrets, entry.event.id, int(time.time()), body)
+        head = signed(self.secrets.get(state.id, state.secrets), entry.event.id, int(time.time()), body)
         head["content-type"] = CONTENT_TYPE
         try:
             async with self.http.post(state.url, data=body, headers=head, allow_redirects=False) as resp:
