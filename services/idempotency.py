@@ -35,6 +35,9 @@ from events.recorder import Answer, first_answer_query
 from services.auth import claimant
 
 HEADER = "Idempotency-Key"
+#: Set in a route's ``opt`` that records no answer (the partners' webhook routes, on the
+#: forum for every partner's key): there the header is not looked at.
+NOT_IDEMPOTENT = "not_idempotent"
 VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 #: Declared on every command controller, so that the OpenAPI documents say it.
@@ -83,7 +86,7 @@ async def replay_or_claim(request: Request) -> Response | None:
     """Before a POST with an ``Idempotency-Key``: the first answer if there was one (the
     handler does not run), else the claim the handler's commit records with its answer."""
     key = request.headers.get(HEADER)
-    if key is None or request.method != "POST":
+    if key is None or request.method != "POST" or request.route_handler.opt.get(NOT_IDEMPOTENT):
         return None
     if not VALID_KEY.match(key):
         raise ClientException(f"{HEADER} must be 1 to 255 visible ASCII characters")

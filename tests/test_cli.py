@@ -48,7 +48,7 @@ def test_up_demo_then_stop_then_up_again_keeps_everything(tmp_path: Path) -> Non
         as_forum = httpx.get(first.url("forum", "/api/board"), headers=first.headers("forum"), timeout=30).json()
         assert any("J. Example MP" in i["title"] for i in as_forum["items"])
         family = psutil.Process(first.proc.pid).children(recursive=True)
-        assert len(family) >= 8  # postgres, nats, four services, the board, the webhook deliverer
+        assert len(family) >= 9  # postgres, nats, four services, the board, the distributor, the deliverer
 
         assert stop_platform(first) == 0
         gone, alive = psutil.wait_procs(family, timeout=10)

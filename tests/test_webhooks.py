@@ -285,3 +285,12 @@ def test_failed_deliveries_are_listed_and_redelivered_from_a_position(hooked: Ru
     other = httpx.get(hooked.url("forum", f"/v1/webhooks/{endpoint_id}/failures"), headers=hooked.headers("fbu"),
                       timeout=30)
     assert other.status_code == 404, "another partner's endpoint is not there"
+
+
+def test_a_partner_of_another_service_may_send_an_idempotency_key(hooked: Running, receiver: Receiver) -> None:
+    """The RMT publishes through the unions' service: its key on the forum's partner routes
+    is not refused for the header a careful client sends with every POST."""
+    resp = httpx.post(hooked.url("forum", "/v1/webhooks"), json={"url": receiver.url("/keyed")},
+                      headers={**hooked.headers("rmt"), "Idempotency-Key": "rmt-register-1"}, timeout=30)
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["endpoint"]["org"] == "rmt"

@@ -30,6 +30,7 @@ from services.api.context import on_board
 from services.api.partner_access import log_reader, partner_of
 from services.auth import KEY_REQUIRED, partner_organisation
 from services.errors import documented
+from services.idempotency import NOT_IDEMPOTENT
 
 KINDS = tuple(kind_of(c) for c in CONTRACTS)
 #: How long resolving a target's host may take before the registration is refused.
@@ -87,6 +88,8 @@ class WebhookController(Controller):
     tags = ["partners"]
     dependencies = {"caller": Provide(partner_organisation, sync_to_thread=False)}
     security = KEY_REQUIRED
+    # a partner's key is another service's: no Idempotency-Key claim (commands of the forum's own)
+    opt = {NOT_IDEMPOTENT: True}
 
     @post("/", operation_id="registerWebhook", status_code=201, responses=documented(400, 401, 403, 413, 429, 503))
     async def register(self, request: Request, caller: Organisation, data: NewEndpoint) -> Registered:
