@@ -20,6 +20,7 @@ from events.policy import can_see
 from events.settings import archive_after_days
 from projections.board import memory
 from projections.board.columns import BOARD_FIELDS, DECISION_FIELDS, TIMELINE_FIELDS
+from projections.board.current import read_board
 from projections.board.history import no_collection, replay
 from projections.board.schema import POSITION
 from projections.board.views import Board, BoardDecision, assemble, board_digest, decisions_of
@@ -310,9 +311,6 @@ async def whole_board(conn: AsyncConnection, viewer: str | None, as_of: int | da
     and ``GET /api/board?format=…`` gives to download."""
     if as_of is not None:
         return await board_as_of(conn, viewer, as_of)
-    # ``queries`` imports this module: its ``read_board`` is reached at call time
-    from projections.board.queries import read_board
-
     board = await read_board(conn, viewer)
     board.digest = board_digest(board)
     return board

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -13,7 +13,6 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
 from events.policy import can_see
-from events.settings import archive_after_days
 from projections.board.audit import (
     BOARD_FIELDS,
     DECISION_FIELDS,
@@ -34,6 +33,7 @@ from projections.board.audit import (
     titles,
     whole_board,
 )
+from projections.board.current import read_board
 from projections.board.regions import RegionCount, RegionCounts, Tally, region_counts
 from projections.board.schema import POSITION
 from projections.board.views import (
@@ -44,7 +44,6 @@ from projections.board.views import (
     BoardDecision,
     BoardItem,
     DecisionPosition,
-    assemble,
     board_digest,
 )
 
@@ -58,32 +57,6 @@ __all__ = [
     "Heading", "heading", "titles", "whole_board",
     "RegionCount", "RegionCounts", "Tally", "region_counts",
 ]
-
-
-async def read_board(conn: AsyncConnection, viewer: str | None = None, since: int = 0, *,
-                     archive: bool | None = None, archive_after: timedelta | None = None,
-                     limit: int | None = None, cursor: str | None = None, offset: int = 0) -> Board:
-    """The board as ``viewer`` may see it now; with ``since``, only items changed after that
-    position. By default every item, archive included, unpaged; see ``views.assemble``
-    for ``archive``, ``limit``, ``cursor`` and ``offset``."""
-    async with conn.cursor(row_factory=dict_row) as cur:
-        # One snapshot for items and position: the board never shows a torn state.
-        async with conn.transaction():
-            await cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            await cur.execute(POSITION)
-            row = await cur.fetchone()
-            await cur.execute("SELECT * FROM board.items WHERE updated_seq > %s", [since])
-            items = await cur.fetchall()
-            await cur.execute("SELECT item, done, due FROM board.tasks WHERE NOT done")
-            tasks = await cur.fetchall()
-            await cur.execute("SELECT * FROM board.decisions")
-            decisions = await cur.fetchall()
-            await cur.execute("SELECT * FROM board.decision_positions")
-            positions = await cur.fetchall()
-            now = (await (await conn.execute("SELECT now()")).fetchone())[0]  # type: ignore[index]
-    return assemble(int(row["seq"]) if row else 0, items, tasks, decisions, positions, viewer, now=now,
-                    archive=archive, archive_after=archive_after or archive_after_days(), since=since,
-                    limit=limit, cursor=cursor, offset=offset)
 
 
 async def board_position(conn: AsyncConnection) -> int:
