@@ -270,3 +270,55 @@ def test_a_decision_proposed_through_the_forum_has_a_digest_the_auditor_gets_aga
                              (d["decided_position"], d["decided_digest"])):
         then = get(platform, "/api/board", "forum", as_of=str(position)).json()
         assert then["digest"] == digest, f"the board as of {position} does not check out"
+
+
+def test_a_past_board_is_the_same_from_a_snapshot_of_either_format(own: Running) -> None:
+    """The board keeps a snapshot every few thousand events, as its items' canonical JSON
+    (format 2); boards of an earlier version kept them as rows (format 1). One is put
+    by hand at Q, between a report and its triage and resolution: the board as of P,
+    after Q, is the same — items, page and digest — as replayed from the start of the
+    log, from either format."""
+    import psycopg
+
+    from projections.board import snapshots
+    from projections.board.history import state_at
+    from tests.unit.test_snapshots import format_1
+
+    report(own, tlp="AMBER", audience=["fbu"])  # a board that differs by who reads it
+    attack = report(own)
+    own.wait_on_board(attack)
+    q = wait_position_beyond(own, 0)
+    triage = own.post("forum", "forum", f"/v1/items/{attack}/triage", {"status": "acknowledged", "priority": "high"})
+    assert triage.status_code == 201, triage.text
+    resolve(own, attack)
+    p = get(own, "/api/board", limit=1).json()["position"]
+    assert p > q
+
+    def as_of(viewer: str | None, **params: Any) -> dict[str, Any]:
+        resp = get(own, "/api/board", viewer, as_of=str(p), **params)
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+    asked = [(viewer, params) for viewer in (None, "momentum", "fbu")
+             for params in ({"limit": 5000}, {"limit": 2}, {"archive": "true"})]
+    from_the_log = [as_of(viewer, **params) for viewer, params in asked]
+    assert next(i for i in from_the_log[6]["items"] if i["id"] == attack)["status"] == "resolved"
+    with psycopg.connect(own.database_url, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM board.snapshots WHERE position <= %s", [p]).fetchone()[0] == 0
+        state = state_at(conn, q, "board")
+        assert state.items[attack]["status"] == "new"
+        for body in (snapshots.encode(state), format_1(state)):
+            conn.execute("INSERT INTO board.snapshots (position, body) VALUES (%s, %s)", [q, body])
+            try:
+                assert [as_of(viewer, **params) for viewer, params in asked] == from_the_log
+            finally:
+                conn.execute("DELETE FROM board.snapshots WHERE position = %s", [q])
+        # and it is the snapshot that is read: one that says otherwise is believed
+        state.items[attack]["title"] = "Taken from the snapshot"
+        for body in (snapshots.encode(state), format_1(state)):
+            conn.execute("INSERT INTO board.snapshots (position, body) VALUES (%s, %s)", [q, body])
+            try:
+                item = next(i for i in as_of("momentum", limit=5000)["items"] if i["id"] == attack)
+                assert (item["title"], item["status"]) == ("Taken from the snapshot", "resolved")
+            finally:
+                conn.execute("DELETE FROM board.snapshots WHERE position = %s", [q])

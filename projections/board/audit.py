@@ -18,12 +18,12 @@ from psycopg.rows import dict_row
 from contracts import CloudEvent, decode_envelope
 from events.policy import can_see
 from events.settings import archive_after_days
-from projections.board import memory
+from projections.board import snapshots
 from projections.board.columns import BOARD_FIELDS, DECISION_FIELDS, TIMELINE_FIELDS
 from projections.board.current import read_board
-from projections.board.history import no_collection, replay
+from projections.board.history import no_collection
 from projections.board.schema import POSITION
-from projections.board.views import Board, BoardDecision, assemble, board_digest, decisions_of
+from projections.board.views import Board, BoardDecision, assemble_indexed, board_digest, decisions_of
 
 
 class AsOfError(ValueError):
@@ -36,15 +36,10 @@ async def position_at_time(conn: AsyncConnection, at: datetime) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def _replay(body: bytes | None, raws: list[tuple[int, bytes]], position: int) -> memory.State:
-    with no_collection():
-        state = memory.decode(body) if body is not None else memory.State()
-    return replay(state, raws, position)
-
-
-async def state_at(conn: AsyncConnection, position: int) -> tuple[memory.State, datetime | None]:
-    """The whole board in memory at ``position`` (the nearest snapshot, then the log, in a
-    worker thread), and when the event at that position was recorded."""
+async def _read_at(conn: AsyncConnection, position: int) -> tuple[bytes | None, list[tuple[int, bytes]], datetime | None]:
+    """In one snapshot of the database: the nearest snapshot's body at or before
+    ``position``, the logged events from there, and when the event at ``position`` was
+    recorded."""
     async with conn.transaction():
         await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         now = await (await conn.execute(POSITION)).fetchone()
@@ -59,8 +54,7 @@ async def state_at(conn: AsyncConnection, position: int) -> tuple[memory.State, 
                                          [start, position])).fetchall()
         last = await (await conn.execute("SELECT time FROM board.log WHERE seq <= %s ORDER BY seq DESC LIMIT 1",
                                          [position])).fetchone()
-    state = await asyncio.to_thread(_replay, bytes(snap[1]) if snap else None, raws, position)
-    return state, last[0] if last else None
+    return (bytes(snap[1]) if snap else None), raws, (last[0] if last else None)
 
 
 def parse_as_of(value: str) -> int | datetime:
@@ -87,29 +81,23 @@ async def board_as_of(conn: AsyncConnection, viewer: str | None, as_of: int | da
     if as_of is None:
         row = await (await conn.execute(POSITION)).fetchone()
         as_of = int(row[0]) if row else 0
-    state, then = await state_at(conn, as_of)
-    return await asyncio.to_thread(_as_of_board, state, as_of, then, viewer, archive,
+    body, raws, then = await _read_at(conn, as_of)
+    return await asyncio.to_thread(_as_of_board, body, raws, as_of, then, viewer, archive,
                                    archive_after or archive_after_days(), limit, cursor, offset)
 
 
-def _as_of_board(state: memory.State, position: int, then: datetime | None, viewer: str | None,
-                 archive: bool | None, archive_after: timedelta, limit: int | None, cursor: str | None,
-                 offset: int) -> Board:
+def _as_of_board(body: bytes | None, raws: list[tuple[int, bytes]], position: int, then: datetime | None,
+                 viewer: str | None, archive: bool | None, archive_after: timedelta, limit: int | None,
+                 cursor: str | None, offset: int) -> Board:
+    """The board at ``position`` from the nearest snapshot and the log after it, as
+    ``viewer`` could see it then, with its digest (``views.assemble_indexed``)."""
     with no_collection():
-        return _assemble_as_of(state, position, then, viewer, archive, archive_after, limit, cursor, offset)
-
-
-def _assemble_as_of(state: memory.State, position: int, then: datetime | None, viewer: str | None,
-                    archive: bool | None, archive_after: timedelta, limit: int | None, cursor: str | None,
-                    offset: int) -> Board:
-    now = then or datetime(1970, 1, 1, tzinfo=UTC)
-    whole = assemble(position, state.items.values(), state.tasks.values(), state.decisions.values(),
-                     state.positions, viewer, now=now)
-    board = whole if archive is None and limit is None and not cursor and not offset else assemble(
-        position, state.items.values(), state.tasks.values(), state.decisions.values(), state.positions,
-        viewer, now=now, archive=archive, archive_after=archive_after, limit=limit, cursor=cursor,
-        offset=offset)
-    board.digest = board_digest(whole)
+        snapshot = snapshots.decode_snapshot(body) if body is not None else snapshots.Snapshot()
+        entries, state = snapshots.board_at(snapshot, raws, position)
+        board = assemble_indexed(position, entries, state.tasks.values(), state.decisions.values(),
+                                 state.positions, viewer, now=then or datetime(1970, 1, 1, tzinfo=UTC),
+                                 archive=archive, archive_after=archive_after, limit=limit, cursor=cursor,
+                                 offset=offset)
     board.as_of, board.as_of_time = position, then
     return board
 

@@ -16,13 +16,13 @@ from contextlib import contextmanager
 from psycopg import Connection, sql
 
 from contracts import CloudEvent, decode_envelope
-from projections.board import memory
+from projections.board import memory, snapshots
 from projections.board.fold import Changes, concerned, fold
 
 log = logging.getLogger("coalition.board.history")
 
 #: A snapshot of the board every so many events of the log: an as-of view replays at most
-#: this many events after decoding the nearest snapshot before it.
+#: this many events after reading the nearest snapshot before it.
 SNAPSHOT_EVERY = 5_000
 
 Applied = list[tuple[int, CloudEvent, bytes]]
@@ -61,16 +61,27 @@ def no_collection() -> Iterator[None]:
             gc.enable()
 
 
+def nearest(conn: Connection, position: int, schema: str) -> snapshots.Snapshot:
+    """The nearest snapshot at or before ``position`` (an empty board if none)."""
+    row = conn.execute(sql.SQL("SELECT body FROM {}.snapshots WHERE position <= %s "
+                               "ORDER BY position DESC LIMIT 1").format(sql.Identifier(schema)), [position]).fetchone()
+    with no_collection():
+        return snapshots.decode_snapshot(bytes(row[0])) if row else snapshots.Snapshot()
+
+
+def logged(conn: Connection, after: int, position: int, schema: str) -> list[tuple[int, bytes]]:
+    """The raw events of ``board.log`` after ``after`` up to ``position``, in order."""
+    return conn.execute(sql.SQL("SELECT seq, raw FROM {}.log WHERE seq > %s AND seq <= %s ORDER BY seq")
+                        .format(sql.Identifier(schema)), [after, position]).fetchall()
+
+
 def state_at(conn: Connection, position: int, schema: str) -> memory.State:
     """The board in memory as it stood at ``position``: the nearest snapshot at or
     before it, and the log from there."""
-    s = sql.Identifier(schema)
-    row = conn.execute(sql.SQL("SELECT position, body FROM {}.snapshots WHERE position <= %s "
-                               "ORDER BY position DESC LIMIT 1").format(s), [position]).fetchone()
-    state = memory.decode(row[1]) if row else memory.State()
-    raws = conn.execute(sql.SQL("SELECT seq, raw FROM {}.log WHERE seq > %s AND seq <= %s ORDER BY seq")
-                        .format(s), [state.position, position]).fetchall()
-    return replay(state, raws, position)
+    snapshot = nearest(conn, position, schema)
+    with no_collection():
+        state = snapshots.state_of(snapshot)
+    return replay(state, logged(conn, snapshot.position, position, schema), position)
 
 
 class History:
@@ -83,9 +94,25 @@ class History:
         self.schema = schema
         self.every = every
         self.state: memory.State | None = memory.State() if fresh else None
+        self.entries: dict[str, snapshots.Entry] = {}
+        """the items' snapshot entries, true but for ``stale``: a snapshot makes only those again"""
+        self.stale: set[str] = set()
 
     def forget(self) -> None:
         self.state = None
+        self.entries, self.stale = {}, set()
+
+    def _load(self, conn: Connection, position: int) -> memory.State:
+        """The board at ``position`` from the nearest snapshot (whose entries it keeps) and the log."""
+        snapshot = nearest(conn, position, self.schema)
+        with no_collection():
+            state = snapshots.state_of(snapshot)
+            self.entries = {e.id: e for e in snapshot.items}
+            raws = logged(conn, snapshot.position, position, self.schema)
+            changes = fold([(seq, decode_envelope(raw)) for seq, raw in raws])  # type: ignore[misc]
+            changes.last_seq = max(position, state.position)
+            self.stale = memory.apply(state, changes)
+        return state
 
     def record(self, conn: Connection, applied: Applied, position: int,
                written: list[Changes] | None = None) -> None:
@@ -105,11 +132,11 @@ class History:
         if self.state is None:
             # the board before this batch, which is already in the log
             before = applied[0][0] - 1 if applied else position
-            self.state = state_at(conn, before, self.schema)
+            self.state = self._load(conn, before)
         state = self.state
         if written is not None and position // self.every == state.position // self.every:
             for changes in written:
-                memory.apply(state, changes)
+                self.stale |= memory.apply(state, changes)
             state.position = position
             return
         chunk: list[tuple[int, CloudEvent | None]] = []
@@ -125,13 +152,17 @@ class History:
         if position >= boundary:
             self._snapshot(conn, state)
 
-    @staticmethod
-    def _advance(state: memory.State, chunk: list[tuple[int, CloudEvent | None]], position: int) -> None:
+    def _advance(self, state: memory.State, chunk: list[tuple[int, CloudEvent | None]], position: int) -> None:
         changes = fold(chunk)
         changes.last_seq = max(position, state.position)
-        memory.apply(state, changes)
+        self.stale |= memory.apply(state, changes)
 
     def _snapshot(self, conn: Connection, state: memory.State) -> None:
+        """A snapshot of ``state``: the entries of the items changed since the last one are
+        made again, the others kept."""
+        with no_collection():
+            body = snapshots.encode(state, snapshots.refresh(state, self.entries, self.stale))
+        self.stale = set()
         conn.execute(sql.SQL("INSERT INTO {}.snapshots (position, body) VALUES (%s, %s) "
                              "ON CONFLICT (position) DO NOTHING").format(sql.Identifier(self.schema)),
-                     [state.position, memory.encode(state)])
+                     [state.position, body])

@@ -1,5 +1,6 @@
 """The board in memory: the same ``Changes`` the fold makes, applied to dictionaries
-instead of tables — what an as-of view replays onto, and what a snapshot holds.
+instead of tables — what an as-of view replays onto, and what a snapshot holds
+(``snapshots`` writes and reads it).
 
 ``apply`` mirrors ``store.write`` statement by statement (inserts, pledges, merged
 updates, pledge totals, tasks, decisions), so that a board replayed here from the log
@@ -8,7 +9,7 @@ twice, only the writing of their result."""
 
 from __future__ import annotations
 
-import zlib
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -32,8 +33,22 @@ class State(msgspec.Struct, kw_only=True):
     """per action: (local group, people) of each pledge that names a group"""
 
 
-def apply(state: State, ch: Changes) -> None:
-    """Apply one batch's changes, as ``store.write`` applies them to the tables."""
+def touched(tasks: Mapping[str, Row], ch: Changes) -> set[str]:
+    """The items whose row or task counts ``ch`` may change (ids the board may not have):
+    the only items whose canonical form (``snapshots.Entry``) must be made again after it.
+    ``tasks`` are the board's tasks, for the item of a task marked done."""
+    ids = set(ch.inserts) | set(ch.updates) | ch.touched_actions
+    ids.update(row["item"] for row in ch.tasks.values() if row["item"] is not None)
+    for task_id in ch.task_updates:
+        task = tasks.get(task_id)
+        if task is not None and task["item"] is not None:
+            ids.add(task["item"])
+    return ids
+
+
+def apply(state: State, ch: Changes) -> set[str]:
+    """Apply one batch's changes, as ``store.write`` applies them to the tables; returns
+    the items it may have changed (``touched``)."""
     items = state.items
     for item_id, row in ch.inserts.items():
         items[item_id] = {**row, "people_pledged": 0, "pledge_count": 0}
@@ -77,46 +92,4 @@ def apply(state: State, ch: Changes) -> None:
             decision.update(fields)
     state.positions.extend(dict(p) for p in ch.positions)
     state.position = ch.last_seq
-
-
-class _Packed(msgspec.Struct, array_like=True):
-    """A snapshot's layout: each table's rows as lists of values under one list of
-    column names (a board's rows share their keys), then compressed."""
-
-    position: int
-    pledged: dict[str, list[int]]
-    positions: list[Row]
-    tables: dict[str, tuple[list[str], list[list[Any]]]]
-    by_group: dict[str, list[tuple[str | None, int]]] = {}
-
-
-_encoder = msgspec.msgpack.Encoder()
-_decoder = msgspec.msgpack.Decoder(_Packed)
-
-
-def _pack(rows: dict[str, Row]) -> tuple[list[str], list[list[Any]]]:
-    columns = list(next(iter(rows.values()))) if rows else []
-    return columns, [[row.get(c) for c in columns] for row in rows.values()]
-
-
-def _unpack(table: tuple[list[str], list[list[Any]]]) -> dict[str, Row]:
-    columns, values = table
-    rows = (dict(zip(columns, v, strict=True)) for v in values)
-    return {row["id"]: row for row in rows}
-
-
-def encode(state: State) -> bytes:
-    """A snapshot's body: MessagePack (instants stay instants), zlib-compressed."""
-    packed = _Packed(position=state.position, pledged=state.pledged, positions=state.positions,
-                     by_group=state.by_group,
-                     tables={"items": _pack(state.items), "tasks": _pack(state.tasks),
-                             "decisions": _pack(state.decisions)})
-    return zlib.compress(_encoder.encode(packed), 1)
-
-
-def decode(body: bytes) -> State:
-    packed = _decoder.decode(zlib.decompress(body))
-    return State(position=packed.position, pledged=packed.pledged, positions=packed.positions,
-                 by_group=packed.by_group,
-                 items=_unpack(packed.tables["items"]), tasks=_unpack(packed.tables["tasks"]),
-                 decisions=_unpack(packed.tables["decisions"]))
+    return touched(state.tasks, ch)
