@@ -46,12 +46,13 @@ async def _read_at(conn: AsyncConnection, position: int) -> tuple[bytes | None, 
         current = int(now[0]) if now else 0
         if position > current:
             raise AsOfError(f"the board has not reached position {position} yet (it is at {current})")
+        # in binary: the bytes as they are, not twice as many hex digits to make and parse
         snap = await (await conn.execute(
             "SELECT position, body FROM board.snapshots WHERE position <= %s ORDER BY position DESC LIMIT 1",
-            [position])).fetchone()
+            [position], binary=True)).fetchone()
         start = int(snap[0]) if snap else 0
         raws = await (await conn.execute("SELECT seq, raw FROM board.log WHERE seq > %s AND seq <= %s ORDER BY seq",
-                                         [start, position])).fetchall()
+                                         [start, position], binary=True)).fetchall()
         last = await (await conn.execute("SELECT time FROM board.log WHERE seq <= %s ORDER BY seq DESC LIMIT 1",
                                          [position])).fetchone()
     return (bytes(snap[1]) if snap else None), raws, (last[0] if last else None)

@@ -64,7 +64,8 @@ def no_collection() -> Iterator[None]:
 def nearest(conn: Connection, position: int, schema: str) -> snapshots.Snapshot:
     """The nearest snapshot at or before ``position`` (an empty board if none)."""
     row = conn.execute(sql.SQL("SELECT body FROM {}.snapshots WHERE position <= %s "
-                               "ORDER BY position DESC LIMIT 1").format(sql.Identifier(schema)), [position]).fetchone()
+                               "ORDER BY position DESC LIMIT 1").format(sql.Identifier(schema)), [position],
+                       binary=True).fetchone()
     with no_collection():
         return snapshots.decode_snapshot(bytes(row[0])) if row else snapshots.Snapshot()
 
@@ -72,7 +73,7 @@ def nearest(conn: Connection, position: int, schema: str) -> snapshots.Snapshot:
 def logged(conn: Connection, after: int, position: int, schema: str) -> list[tuple[int, bytes]]:
     """The raw events of ``board.log`` after ``after`` up to ``position``, in order."""
     return conn.execute(sql.SQL("SELECT seq, raw FROM {}.log WHERE seq > %s AND seq <= %s ORDER BY seq")
-                        .format(sql.Identifier(schema)), [after, position]).fetchall()
+                        .format(sql.Identifier(schema)), [after, position], binary=True).fetchall()
 
 
 def state_at(conn: Connection, position: int, schema: str) -> memory.State:
