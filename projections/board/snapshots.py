@@ -189,10 +189,15 @@ def board_at(snapshot: Snapshot, raws: Iterable[tuple[int, bytes]], position: in
         k = bisect_left(items, item_id, key=_by_id)
         if k < len(items) and items[k].id == item_id:
             at[item_id] = k
+    # the totals and lists ``memory.apply`` adds to are copied: the snapshot's stay as they were
+    pledged, by_group = dict(snapshot.pledged), dict(snapshot.by_group)
+    for action in {p["action"] for p in changes.pledges}:
+        if action in pledged:
+            pledged[action] = list(pledged[action])
+        if action in by_group:
+            by_group[action] = list(by_group[action])
     state = memory.State(position=snapshot.position, items={i: row_of(items[k]) for i, k in at.items()},
-                         tasks=tasks, decisions=_unpack(snapshot.decisions),
-                         pledged={action: list(total) for action, total in snapshot.pledged.items()},
-                         by_group={action: list(pledges) for action, pledges in snapshot.by_group.items()},
+                         tasks=tasks, decisions=_unpack(snapshot.decisions), pledged=pledged, by_group=by_group,
                          positions=list(snapshot.positions))
     entries, new = list(items), []
     changed = [i for i in memory.apply(state, changes) if i in state.items]
