@@ -93,3 +93,17 @@ def apply(state: State, ch: Changes) -> set[str]:
     state.positions.extend(dict(p) for p in ch.positions)
     state.position = ch.last_seq
     return touched(state.tasks, ch)
+
+
+def encode(state: State) -> bytes:
+    """A snapshot's body of ``state``: ``snapshots.encode``, where the format is."""
+    from projections.board import snapshots  # it imports this module
+
+    return snapshots.encode(state)
+
+
+def decode(body: bytes) -> State:
+    """A snapshot's body, of either format, as the board in memory: ``snapshots.decode``."""
+    from projections.board import snapshots
+
+    return snapshots.decode(body)
