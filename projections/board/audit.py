@@ -23,7 +23,13 @@ from projections.board.columns import BOARD_FIELDS, DECISION_FIELDS, TIMELINE_FI
 from projections.board.current import read_board
 from projections.board.history import no_collection
 from projections.board.schema import POSITION
-from projections.board.views import Board, BoardDecision, assemble_indexed, board_digest, decisions_of
+from projections.board.views import (
+    Board,
+    BoardDecision,
+    assemble_indexed,
+    board_digest,
+    decisions_of,
+)
 
 
 class AsOfError(ValueError):

@@ -37,13 +37,18 @@ def touched(tasks: Mapping[str, Row], ch: Changes) -> set[str]:
     """The items whose row or task counts ``ch`` may change (ids the board may not have):
     the only items whose canonical form (``snapshots.Entry``) must be made again after it.
     ``tasks`` are the board's tasks, for the item of a task marked done."""
-    ids = set(ch.inserts) | set(ch.updates) | ch.touched_actions
+    ids = set(ch.inserts) | set(ch.updates) | ch.touched_actions | {item for item, _, _ in ch.copies}
     ids.update(row["item"] for row in ch.tasks.values() if row["item"] is not None)
     for task_id in ch.task_updates:
         task = tasks.get(task_id)
         if task is not None and task["item"] is not None:
             ids.add(task["item"])
     return ids
+
+
+def read(tasks: Mapping[str, Row], ch: Changes) -> set[str]:
+    """The items ``apply`` reads for ``ch``: those it may change, and those it copies from."""
+    return touched(tasks, ch) | {source for _, source, _ in ch.copies}
 
 
 def apply(state: State, ch: Changes) -> set[str]:

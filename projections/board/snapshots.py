@@ -175,7 +175,8 @@ def decode(body: bytes) -> memory.State:
 def board_at(snapshot: Snapshot, raws: Iterable[tuple[int, bytes]], position: int) -> tuple[list[Entry], memory.State]:
     """The board at ``position``: ``snapshot`` moved on by the logged events ``raws`` after
     it (in order), with the same fold as the live board in one batch. Only the items
-    those events touch become rows, are changed by ``memory.apply`` and get new entries.
+    those events touch (or copy from) become rows, are changed by ``memory.apply`` and
+    get new entries.
 
     Returns every item's entry in id order, and the board in memory with its tasks,
     decisions and positions (its ``items`` only the touched ones); ``snapshot`` is left
@@ -185,7 +186,7 @@ def board_at(snapshot: Snapshot, raws: Iterable[tuple[int, bytes]], position: in
     tasks = _unpack(snapshot.tasks)
     items = snapshot.items
     at: dict[str, int] = {}  # where the touched items the snapshot has are in it (by id)
-    for item_id in memory.touched(tasks, changes):
+    for item_id in memory.read(tasks, changes):
         k = bisect_left(items, item_id, key=_by_id)
         if k < len(items) and items[k].id == item_id:
             at[item_id] = k

@@ -13,11 +13,22 @@ import msgspec
 import pytest
 
 from contracts import encode_envelope
+from contracts.industrial import BallotResult, DisputeDeclared
 from projections.board import memory, snapshots
 from projections.board.fold import fold
 from projections.board.history import replay
 from projections.board.views import Board, assemble, assemble_indexed, board_digest, task_counts
-from tests.unit.examples import AT, NAMED, action_pledged, attack_reported, envelope, item_triaged, new_id
+from tests.unit.examples import (
+    AT,
+    NAMED,
+    PUBLISHER,
+    action_pledged,
+    attack_reported,
+    envelope,
+    item_triaged,
+    new_id,
+    strike_called,
+)
 from tests.unit.test_board_memory import story
 
 VIEWERS = (None, NAMED, "momentum", "rmt")
@@ -47,15 +58,24 @@ def digest_as_first_written(board: Board) -> str:
 def longer_story() -> list:
     """The story, then an item for the FBU alone (AMBER), one the publisher keeps for itself
     (RED) and a triage of it: boards that differ by who reads them; and pledges from local
-    groups to the story's action."""
+    groups to the story's action; a union's dispute, its ballot and the strike that follows."""
     batch, _, _ = story()
-    amber, red, action = new_id(), new_id(), batch[6][1].subject
+    amber, red, dispute, strike, action = new_id(), new_id(), new_id(), new_id(), batch[6][1].subject
     more = [envelope(msgspec.structs.replace(attack_reported(), tlp="AMBER", audience=[NAMED]), amber),
             envelope(msgspec.structs.replace(action_pledged(action, "momentum", 7), group="Hackney")),
             envelope(msgspec.structs.replace(attack_reported(), tlp="RED", audience=[]), red),
             envelope(msgspec.structs.replace(action_pledged(action, "momentum", 5), group="Leeds")),
             envelope(item_triaged(amber, "responding", "urgent")),
-            envelope(msgspec.structs.replace(action_pledged(action, "momentum", 2), group="Hackney"))]
+            envelope(msgspec.structs.replace(action_pledged(action, "momentum", 2), group="Hackney")),
+            envelope(DisputeDeclared(org=PUBLISHER, occurred_at=AT, employer="Example Rail Ltd", sector="rail",
+                                     issues="Pay"), dispute, service="unions"),
+            envelope(BallotResult(org=PUBLISHER, occurred_at=AT, employer="Example Rail Ltd", turnout=0.65,
+                                  yes_share=2300 / 2600, threshold_met=True, refs=[dispute], eligible=4000,
+                                  votes_cast=2600, yes_votes=2300, turnout_met=True, support_met=True,
+                                  majority=True), new_id(), service="unions"),
+            envelope(action_pledged(action, NAMED, 3)),
+            # the strike the dispute led to takes its ballot, copied from the dispute's item
+            envelope(msgspec.structs.replace(strike_called(), refs=[dispute]), strike, service="unions")]
     return batch + [(len(batch) + n, ce) for n, ce in enumerate(more, start=1)]
 
 
@@ -83,7 +103,7 @@ def test_the_digest_is_the_whole_board_encoded_at_once_byte_for_byte() -> None:
         assert board_digest(board) == digest_as_first_written(board), viewer
 
 
-@pytest.mark.parametrize("taken", [0, 1, 4, 9, 13, 17, 19, 21])
+@pytest.mark.parametrize("taken", [0, 1, 4, 9, 13, 17, 19, 21, 24, 25])
 def test_a_past_board_from_a_snapshot_is_the_board_assembled_from_every_row(taken: int) -> None:
     """Whichever position the nearest snapshot was taken at, the board as of any later
     position — every viewer, page, cursor and archive — is the one assembled from the
@@ -113,6 +133,8 @@ def test_a_past_board_from_a_snapshot_is_the_board_assembled_from_every_row(take
 def test_an_items_row_comes_back_from_its_entry() -> None:
     batch = longer_story()
     state = replay(memory.State(), raws_of(batch), len(batch))
+    strike = batch[-1][1].subject
+    assert state.items[strike]["detail"]["ballot"]["turnout"] == 0.65  # copied from its dispute
     counts = task_counts(state.tasks.values(), NOW)
     for row in state.items.values():
         assert snapshots.row_of(snapshots.entry_of(row, counts)) == row
