@@ -1,6 +1,6 @@
 """The board in memory: the same ``Changes`` the fold makes, applied to dictionaries
 instead of tables — what an as-of view replays onto, and what a snapshot holds
-(``snapshots`` writes and reads it).
+(``snapshots`` writes and reads it; this module does not import it).
 
 ``apply`` mirrors ``store.write`` statement by statement (inserts, pledges, merged
 updates, pledge totals, tasks, decisions), so that a board replayed here from the log
@@ -98,17 +98,3 @@ def apply(state: State, ch: Changes) -> set[str]:
     state.positions.extend(dict(p) for p in ch.positions)
     state.position = ch.last_seq
     return touched(state.tasks, ch)
-
-
-def encode(state: State) -> bytes:
-    """A snapshot's body of ``state``: ``snapshots.encode``, where the format is."""
-    from projections.board import snapshots  # it imports this module
-
-    return snapshots.encode(state)
-
-
-def decode(body: bytes) -> State:
-    """A snapshot's body, of either format, as the board in memory: ``snapshots.decode``."""
-    from projections.board import snapshots
-
-    return snapshots.decode(body)

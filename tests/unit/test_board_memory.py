@@ -19,7 +19,7 @@ from contracts.forum import (
     TaskAssigned,
     TaskDone,
 )
-from projections.board import memory
+from projections.board import memory, snapshots
 from projections.board.fold import concerned, fold
 from projections.board.history import replay
 from projections.board.views import assemble, board_digest
@@ -110,15 +110,15 @@ def test_the_board_in_memory_is_the_same_however_the_log_is_batched() -> None:
 def test_a_snapshot_decodes_to_the_board_it_was_taken_of() -> None:
     batch, _, _ = story()
     state = in_memory(batch, 4)
-    assert memory.decode(memory.encode(state)) == state
+    assert snapshots.decode(snapshots.encode(state)) == state
 
 
 def test_replaying_from_a_snapshot_equals_replaying_from_the_start() -> None:
     batch, _, _ = story()
     raws = [(seq, encode_envelope(ce)) for seq, ce in batch]
     from_start = replay(memory.State(), raws, 16)
-    snapshot = memory.encode(replay(memory.State(), raws[:9], 9))
-    assert replay(memory.decode(snapshot), raws[9:], 16) == from_start
+    snapshot = snapshots.encode(replay(memory.State(), raws[:9], 9))
+    assert replay(snapshots.decode(snapshot), raws[9:], 16) == from_start
     assert replay(memory.State(), raws[:5], 5) == in_memory(batch[:5], 2)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from contracts.campaigning import ActionPledged, MotionTabled
 from contracts.movement import CaseOpened, CaseProgressed, GroupRef, GroupRegistered
-from projections.board import memory
+from projections.board import memory, snapshots
 from projections.board.fold import fold, group_pledges
 from tests.unit.examples import AT, action_called, attack_reported, envelope, new_id
 
@@ -67,7 +67,7 @@ def test_the_counts_per_group_do_not_depend_on_the_batching_or_a_snapshot() -> N
     whole = in_memory(batch, 100)
     assert in_memory(batch, 1).items[action] == whole.items[action]
     half = in_memory(batch[:5], 5)
-    restored = memory.decode(memory.encode(half))
+    restored = snapshots.decode(snapshots.encode(half))
     memory.apply(restored, fold(batch[5:]))
     assert restored.items[action]["detail"] == whole.items[action]["detail"]
 
