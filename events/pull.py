@@ -20,8 +20,24 @@ from collections.abc import Awaitable, Callable
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 Handler = Callable[[Msg], Awaitable[None]]
+
+
+def log_consumer(durable: str, start: int) -> ConsumerConfig:
+    """The durable consumer of the whole shared log that a reader keeping its own position
+    (the board, the distributor) recreates at ``start``, the position after its checkpoint:
+    its checkpoint, not the server's, says where it is."""
+    return ConsumerConfig(
+        durable_name=durable,
+        deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+        opt_start_seq=start,
+        ack_policy=AckPolicy.ALL,
+        ack_wait=30,
+        max_ack_pending=50_000,
+        filter_subject="coalition.>",
+    )
 
 
 def stream_seq(msg: Msg) -> int:

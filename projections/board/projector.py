@@ -20,11 +20,10 @@ import zlib
 
 import psycopg
 from nats.aio.client import Client as NATS
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from contracts import decode_envelope
-from events.pull import PullConsumer, stream_seq
+from events.pull import PullConsumer, log_consumer, stream_seq
 from events.replay import Batch
 from events.settings import STREAM
 from projections.board import schema
@@ -40,18 +39,6 @@ Received = list[tuple[int, bytes]]
 DURABLE = "board"
 BOARD_LOCK = zlib.crc32(b"coalition-board")
 FETCH = 1000
-
-
-def consumer_config(start: int) -> ConsumerConfig:
-    return ConsumerConfig(
-        durable_name=DURABLE,
-        deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-        opt_start_seq=start,
-        ack_policy=AckPolicy.ALL,
-        ack_wait=30,
-        max_ack_pending=50_000,
-        filter_subject="coalition.>",
-    )
 
 
 def apply_batch(conn: psycopg.Connection, received: Received, target: str = schema.SCHEMA,
@@ -159,7 +146,7 @@ class BoardProjector:
             await self.js.delete_consumer(STREAM, DURABLE)
         except NotFoundError:
             pass
-        await self.js.add_consumer(STREAM, consumer_config(self.position + 1))
+        await self.js.add_consumer(STREAM, log_consumer(DURABLE, self.position + 1))
         pump = PullConsumer(self.nc, STREAM, DURABLE, batch=FETCH)
         await pump.start()
         log.info("board projection consuming %s as %r from stream seq %d", STREAM, DURABLE, self.position + 1)

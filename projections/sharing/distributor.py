@@ -32,13 +32,12 @@ from dataclasses import dataclass
 
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import APIError, NotFoundError
 
 from contracts import decode_envelope
 from contracts.envelope import CONTENT_TYPE
 from events.partners import POSITION
-from events.pull import PullConsumer, stream_seq
+from events.pull import PullConsumer, log_consumer, stream_seq
 from events.settings import STREAM
 from events.sharing import SHARE_PREFIX, SHARE_STREAM, classes, subject
 
@@ -67,18 +66,6 @@ class Checkpoint:
 
     share_seq: int = 0
     position: int = 0
-
-
-def consumer_config(start: int) -> ConsumerConfig:
-    return ConsumerConfig(
-        durable_name=DURABLE,
-        deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-        opt_start_seq=start,
-        ack_policy=AckPolicy.ALL,
-        ack_wait=30,
-        max_ack_pending=50_000,
-        filter_subject="coalition.>",
-    )
 
 
 def share(position: int, raw: bytes, people: Iterable[str]) -> list[Shared]:
@@ -122,7 +109,7 @@ class Distributor:
             await self.js.delete_consumer(STREAM, DURABLE)
         except NotFoundError:
             pass
-        await self.js.add_consumer(STREAM, consumer_config(self.checkpoint.position + 1))
+        await self.js.add_consumer(STREAM, log_consumer(DURABLE, self.checkpoint.position + 1))
         pump = PullConsumer(self.nc, STREAM, DURABLE, batch=FETCH)
         await pump.start()
         log.info("distributor reading %s from stream seq %d (%s at %d)", STREAM, self.checkpoint.position + 1,
