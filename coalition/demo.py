@@ -183,20 +183,27 @@ async def scenario(d: Demo, people: dict[str, Coordinator]) -> None:
         "summary": "Whips threaten to withdraw the whip after a statement calling for an end to arms sales",
         "sources": ["Whips' letter of 3 November"],
     })
-    say("the movement reports three members suspended for liking a post")
+    say("the movement reports three members suspended for liking a post (their names stay in its casework)")
     suspension = await d.post("momentum", "momentum", "/v1/attacks", {
         "kind": "suspension", "severity": "high", "tlp": "GREEN", "region": "London",
-        "targets": [{"kind": "member", "name": "A. Member"}, {"kind": "member", "name": "B. Member"},
-                    {"kind": "member", "name": "C. Member"}],
+        "targets": [{"kind": "member"}, {"kind": "member"}, {"kind": "member"}],
         "summary": "Three Camden members suspended for a social-media like of a picket-line photo",
     })
+    await casework_opened(d, suspension)
     longlist = await d.post("momentum", "momentum", "/v1/attacks", {
         "kind": "longlist_excluded", "severity": "medium", "tlp": "GREEN", "region": "Yorkshire and The Humber",
         "targets": [{"kind": "member", "name": "D. Candidate"}],
         "summary": "Local candidate kept off the longlist without explanation",
     })
+    say("the RMT declares a dispute and ballots: 65 % turnout, 57.5 % of all members voting yes")
+    dispute = await d.post("rmt", "unions", "/v1/disputes", {
+        "employer": "Example Rail Ltd", "sector": "rail", "tlp": "CLEAR", "region": "London",
+        "issues": "Pay, and safety-critical posts cut at Euston and Willesden"})
+    await d.post("rmt", "unions", "/v1/ballots", {
+        "employer": "Example Rail Ltd", "eligible": 4000, "votes_cast": 2600, "yes_votes": 2300,
+        "important_public_service": True, "refs": [dispute], "tlp": "CLEAR", "region": "London"})
     say("the RMT calls a rail strike, with pickets, and asks for solidarity")
-    strike = await d.post("rmt", "unions", "/v1/strikes", {
+    strike = await d.post("rmt", "unions", "/v1/strikes", {"refs": [dispute],
         "employer": "Example Rail Ltd", "sector": "rail", "tlp": "CLEAR", "region": "London",
         "workplaces": ["Euston depot", "Willesden depot", "Camden Road"],
         "starts_on": _at(7, 0)[:10], "ends_on": _at(9, 0)[:10], "members_involved": 4000,
@@ -219,15 +226,61 @@ async def scenario(d: Demo, people: dict[str, Coordinator]) -> None:
     })
     await d.on_board(action, rally, mp, suspension, longlist, strike)
     say("local groups, the caucus and the FBU pledge")
-    await d.post("momentum", "momentum", f"/v1/actions/{action}/pledges", {"people": 12, "group": "Momentum Camden"})
-    await d.post("momentum", "momentum", f"/v1/actions/{action}/pledges", {"people": 8, "group": "Momentum Hackney"})
+    camden = await d.post("momentum", "momentum", "/v1/groups", {"name": "Momentum Camden", "region": "London"})
+    hackney = await d.post("momentum", "momentum", "/v1/groups", {"name": "Momentum Hackney", "region": "London"})
+    await d.post("momentum", "momentum", f"/v1/actions/{action}/pledges", {"people": 12, "group_id": camden})
+    await d.post("momentum", "momentum", f"/v1/actions/{action}/pledges", {"people": 8, "group_id": hackney})
     await d.post("scg", "scg", f"/v1/actions/{action}/pledges", {"people": 2, "note": "Two MPs will visit the picket"})
     await d.post("fbu", "unions", f"/v1/actions/{action}/pledges", {"people": 15, "note": "FBU London region"})
     await d.post("momentum", "momentum", f"/v1/actions/{rally}/pledges", {"people": 80, "group": "Momentum London"})
     await d.post("rmt", "unions", f"/v1/actions/{rally}/pledges", {"people": 40, "note": "RMT banner and stewards"})
-    d.ids.update(mp=mp, suspension=suspension, longlist=longlist, strike=strike, action=action, rally=rally)
+    d.ids.update(mp=mp, suspension=suspension, longlist=longlist, strike=strike, action=action, rally=rally,
+                 camden=camden, dispute=dispute)
+    await organisations_at_work(d, pickets[0])
     await respond(d, people)
     await d.on_board(d.ids["day"])
+
+
+async def casework_opened(d: Demo, suspension: str) -> None:
+    """The movement's legal and pastoral support unit takes the three members' cases: their
+    names and the notes stay in the movement's own service (read by the caseworkers named);
+    the board learns only that the attack has support, and at which stage."""
+    cases = []
+    for member in ("A. Member", "B. Member", "C. Member"):
+        case = await d.post("momentum", "momentum", "/v1/cases", {
+            "attack": suspension, "member": member, "caseworkers": ["momentum-coordinator"],
+            "note": f"{member} called the unit the day the letter came"})
+        await d.post("momentum", "momentum", f"/v1/cases/{case}/referrals",
+                     {"referral": "appeal_drafting", "note": "Appeal to the NEC panel"})
+        await d.post("momentum", "momentum", f"/v1/cases/{case}/steps",
+                     {"note": f"Appeal for {member} drafted and lodged"})
+        cases.append(case)
+    d.ids["cases"] = " ".join(cases)
+
+
+async def organisations_at_work(d: Demo, picket: str) -> None:
+    """Each organisation's own work around the response: an MP's visit to the picket, a
+    local group's motion, another organisation corroborating the attack, turnout."""
+    say("the RMT asks for an MP at the Euston picket on day one; the caucus confirms J. Example MP")
+    visit = await d.post("rmt", "unions", "/v1/visits", {
+        "serves": picket, "where": "Euston station, main entrance", "when": _at(7, 7),
+        "note": "Day one: the picket needs a lift"})
+    await d.post("scg", "scg", f"/v1/visits/{visit}/confirmation", {"mp": "J. Example MP", "when": _at(7, 7)})
+    say("Momentum Camden's constituency party passes a motion for the members' reinstatement")
+    await d.post("momentum", "momentum", "/v1/motions", {
+        "title": "Reinstate our members", "text": "This CLP calls for the immediate reinstatement of the three "
+        "members suspended for a like.", "body": "Holborn and St Pancras CLP", "group": d.ids["camden"],
+        "refs": [d.ids["suspension"]], "outcome": "passed", "region": "London", "tlp": "GREEN"})
+    await d.post("rmt", "unions", f"/v1/attacks/{d.ids['suspension']}/corroborations",
+                 {"evidence": "Two of the three are RMT members at Euston; we have the letters"})
+    say("last night's Camden vigil for the suspended members: 60 asked, 45 pledged, 52 turned out")
+    vigil = await d.post("momentum", "momentum", "/v1/actions", {
+        "kind": "rally", "refs": [d.ids["suspension"]], "where": "Camden Town Hall", "when": _at(-1, 18),
+        "asks": "60 people at the vigil", "people_wanted": 60, "tlp": "GREEN", "region": "London",
+        "groups": [d.ids["camden"]]})
+    await d.post("momentum", "momentum", f"/v1/actions/{vigil}/pledges", {"people": 45, "group_id": d.ids["camden"]})
+    await d.post("momentum", "momentum", f"/v1/actions/{vigil}/completion",
+                 {"turnout": 52, "outcome": "Candles on the Town Hall steps; the local paper came"})
 
 
 async def respond(d: Demo, people: dict[str, Coordinator]) -> None:
@@ -277,11 +330,14 @@ async def respond(d: Demo, people: dict[str, Coordinator]) -> None:
 
     await decide(d, people)
 
-    say("the suspended members are reinstated: a win")
+    say("the suspended members are reinstated: a win, and their cases closed")
+    for case in d.ids["cases"].split():
+        await d.post("momentum", "momentum", f"/v1/cases/{case}/outcome",
+                     {"outcome": "reinstated", "note": "Reinstated in full; apology from the regional office"})
     await d.post("momentum", "momentum", f"/v1/attacks/{suspension}/resolution",
                  {"outcome": "reinstated", "summary": "All three reinstated after the appeal"})
     await d.post("momentum", "momentum", "/v1/wins", {
-        "kind": "reinstatement", "refs": [suspension], "tlp": "CLEAR",
+        "kind": "reinstatement", "refs": [suspension], "tlp": "CLEAR", "groups": [d.ids["camden"]],
         "summary": "Camden members reinstated after a week of pressure from the whole coalition",
     })
     say(f"{who} records the review of the response to the suspensions")
