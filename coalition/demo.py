@@ -241,12 +241,16 @@ async def scenario(d: Demo, people: dict[str, Coordinator]) -> None:
     await d.on_board(d.ids["day"])
 
 
+#: The suspended members, whose names only the movement's casework holds.
+MEMBERS = ("Aisha Demo-Casework", "Bryn Demo-Casework", "Carys Demo-Casework")
+
+
 async def casework_opened(d: Demo, suspension: str) -> None:
     """The movement's legal and pastoral support unit takes the three members' cases: their
     names and the notes stay in the movement's own service (read by the caseworkers named);
     the board learns only that the attack has support, and at which stage."""
     cases = []
-    for member in ("A. Member", "B. Member", "C. Member"):
+    for member in MEMBERS:
         case = await d.post("momentum", "momentum", "/v1/cases", {
             "attack": suspension, "member": member, "caseworkers": ["momentum-coordinator"],
             "note": f"{member} called the unit the day the letter came"})
@@ -266,8 +270,9 @@ async def organisations_at_work(d: Demo, picket: str) -> None:
         "serves": picket, "where": "Euston station, main entrance", "when": _at(7, 7),
         "note": "Day one: the picket needs a lift"})
     await d.post("scg", "scg", f"/v1/visits/{visit}/confirmation", {"mp": "J. Example MP", "when": _at(7, 7)})
+    d.ids["visit"] = visit
     say("Momentum Camden's constituency party passes a motion for the members' reinstatement")
-    await d.post("momentum", "momentum", "/v1/motions", {
+    d.ids["motion"] = await d.post("momentum", "momentum", "/v1/motions", {
         "title": "Reinstate our members", "text": "This CLP calls for the immediate reinstatement of the three "
         "members suspended for a like.", "body": "Holborn and St Pancras CLP", "group": d.ids["camden"],
         "refs": [d.ids["suspension"]], "outcome": "passed", "region": "London", "tlp": "GREEN"})
@@ -279,6 +284,7 @@ async def organisations_at_work(d: Demo, picket: str) -> None:
         "asks": "60 people at the vigil", "people_wanted": 60, "tlp": "GREEN", "region": "London",
         "groups": [d.ids["camden"]]})
     await d.post("momentum", "momentum", f"/v1/actions/{vigil}/pledges", {"people": 45, "group_id": d.ids["camden"]})
+    d.ids["vigil"] = vigil
     await d.post("momentum", "momentum", f"/v1/actions/{vigil}/completion",
                  {"turnout": 52, "outcome": "Candles on the Town Hall steps; the local paper came"})
 
