@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 #: Every variable the code reads; compose.yaml is checked against this list.
@@ -111,29 +112,31 @@ def env(name: str, default: str | None = None) -> str | None:
     return value if value else default
 
 
+def _number(name: str, default: str, kind: type[int] | type[float], low: float, high: float,
+            what: str, *, above_low: bool = False) -> Any:
+    """``name`` read as a number between ``low`` and ``high`` (more than ``low`` if
+    ``above_low``); a wrong value stops the process at start-up with a message naming the
+    variable, rather than running with a limit nobody chose."""
+    value = env(name, default) or default
+    try:
+        number = kind(value)
+    except ValueError:
+        raise RuntimeError(f"{name} must be {what}, not {value!r}") from None
+    if not (low < number if above_low else low <= number) or number > high:
+        lowest = f"more than {low:g}" if above_low else f"at least {low:g}"
+        raise RuntimeError(f"{name} must be {lowest} and at most {high:g}, not {value}")
+    return number
+
+
 def auth_failures_per_minute() -> int:
     """How many failed authentications a client address or a key may make in a minute;
     0 turns the limit off (the benchmarks)."""
-    value = env("COALITION_AUTH_FAILURES_PER_MINUTE", "20") or "20"
-    try:
-        limit = int(value)
-    except ValueError:
-        raise RuntimeError(f"COALITION_AUTH_FAILURES_PER_MINUTE must be a whole number, not {value!r}") from None
-    if limit < 0:
-        raise RuntimeError(f"COALITION_AUTH_FAILURES_PER_MINUTE must be 0 or more, not {limit}")
-    return limit
+    return _number("COALITION_AUTH_FAILURES_PER_MINUTE", "20", int, 0, 10**9, "a whole number")
 
 
 def escalate_after_minutes() -> float:
     """How long (minutes) a high or critical attack may wait for acknowledgement."""
-    value = env("COALITION_ESCALATE_AFTER_MINUTES", "60") or "60"
-    try:
-        minutes = float(value)
-    except ValueError:
-        raise RuntimeError(f"COALITION_ESCALATE_AFTER_MINUTES must be a number, not {value!r}") from None
-    if not 0 < minutes < 10**6:
-        raise RuntimeError(f"COALITION_ESCALATE_AFTER_MINUTES must be more than 0, not {value}")
-    return minutes
+    return _number("COALITION_ESCALATE_AFTER_MINUTES", "60", float, 0, 10**6, "a number", above_low=True)
 
 
 #: The Standard Webhooks retry schedule: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
@@ -155,25 +158,13 @@ def webhook_schedule() -> tuple[float, ...]:
 
 
 def webhook_jitter() -> float:
-    value = env("COALITION_WEBHOOK_JITTER", "0.2") or "0.2"
-    try:
-        jitter = float(value)
-    except ValueError:
-        raise RuntimeError(f"COALITION_WEBHOOK_JITTER must be a number, not {value!r}") from None
-    if not 0 <= jitter <= 1:
-        raise RuntimeError(f"COALITION_WEBHOOK_JITTER must be between 0 and 1, not {value}")
-    return jitter
+    """The share of each retry delay drawn at random, so endpoints that failed together
+    are not all retried in the same second."""
+    return _number("COALITION_WEBHOOK_JITTER", "0.2", float, 0, 1, "a number")
 
 
 def webhook_timeout() -> float:
-    value = env("COALITION_WEBHOOK_TIMEOUT", "15") or "15"
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise RuntimeError(f"COALITION_WEBHOOK_TIMEOUT must be a number of seconds, not {value!r}") from None
-    if not 0 < seconds <= 300:
-        raise RuntimeError(f"COALITION_WEBHOOK_TIMEOUT must be more than 0 and at most 300, not {value}")
-    return seconds
+    return _number("COALITION_WEBHOOK_TIMEOUT", "15", float, 0, 300, "a number of seconds", above_low=True)
 
 
 def webhook_allowed_networks() -> tuple[str, ...]:
@@ -187,28 +178,14 @@ def session_secret() -> str | None:
 
 def archive_after_days() -> timedelta:
     """How long a resolved or closed item stays in the board's live columns."""
-    value = env("COALITION_ARCHIVE_AFTER_DAYS", "7") or "7"
-    try:
-        days = float(value)
-    except ValueError:
-        raise RuntimeError(f"COALITION_ARCHIVE_AFTER_DAYS must be a number of days, not {value!r}") from None
-    if not 0 <= days <= 36_500:
-        raise RuntimeError(f"COALITION_ARCHIVE_AFTER_DAYS must be between 0 and 36500, not {value}")
-    return timedelta(days=days)
+    return timedelta(days=_number("COALITION_ARCHIVE_AFTER_DAYS", "7", float, 0, 36_500, "a number of days"))
 
 
 def batch_max_commands() -> int:
     """How many commands a publisher may send in one ``POST /v1/batch``: each is checked,
     and all are committed, before the batch is answered, so the batch holds its connection
     (and its client waits) for all of them."""
-    value = env("COALITION_BATCH_MAX_COMMANDS", "500") or "500"
-    try:
-        limit = int(value)
-    except ValueError:
-        raise RuntimeError(f"COALITION_BATCH_MAX_COMMANDS must be a whole number, not {value!r}") from None
-    if not 1 <= limit <= 10_000:
-        raise RuntimeError(f"COALITION_BATCH_MAX_COMMANDS must be between 1 and 10000, not {limit}")
-    return limit
+    return _number("COALITION_BATCH_MAX_COMMANDS", "500", int, 1, 10_000, "a whole number")
 
 
 def data_dir() -> Path:
