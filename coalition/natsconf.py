@@ -20,7 +20,7 @@ the committed file is what this module generates). The users:
   formats) and ``COALITION``'s stream info. It cannot publish events.
 * ``distributor`` — the same on its own consumer ``distributor``, and it publishes on
   ``share.>`` only (into ``SHARE``), reading ``SHARE``'s info and last message (its
-  checkpoint). It cannot publish on the log or touch a partner's stream.
+  checkpoint). It cannot publish on the log or touch a partner's consumer.
 * ``partner-<org>`` per partner (``[[partners]]`` of ``coalition.toml``,
   ``events.sharing.load_partners``) — fetch and ack through its own durable consumer
   ``<org>`` of ``SHARE`` (whose ``filter_subjects`` are the partner's policy,

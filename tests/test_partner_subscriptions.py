@@ -104,8 +104,8 @@ async def what_its_consumer_delivers(js, org: str) -> list[str]:  # noqa: ANN001
 def test_every_partner_receives_exactly_its_share_though_the_distributor_is_killed(platform: Running) -> None:
     """Organisations report attacks of every marking while the distributor is killed
     (SIGKILL) twice; the supervisor restarts it. Afterwards SHARE holds each event's class
-    once, and each partner's stream holds exactly the events of the whole log it is
-    entitled to, in log order, none twice: what its consumer delivers."""
+    once, and each partner's consumer delivers exactly the events of the whole log it is
+    entitled to, in log order, none twice; no stream holds a copy per partner."""
     bodies = [attack(tlp, audience) for tlp in ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED")
               for audience in (None, ["rmt"], ["fbu"], ["rmt", "fbu"], ["forum"])]
     bodies = [b for b in bodies if not (b["tlp"] == "AMBER+STRICT" and len(b.get("audience") or []) != 1)]
