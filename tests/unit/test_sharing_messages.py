@@ -64,3 +64,17 @@ def test_a_partners_user_may_only_fetch_and_ack_through_its_own_consumer() -> No
                             "$JS.ACK.SHARE.rmt.>", "$JS.ACK.*.*.SHARE.rmt.>")
     assert user.subscribe == ("_INBOX.partner-rmt.>",)
     assert natsconf.password_variable("partner-rmt") == "NATS_PASSWORD_PARTNER_RMT"
+
+
+def test_a_new_partners_user_is_written_into_the_running_servers_configuration() -> None:
+    """``coalition partners add`` rewrites only the users of the embedded server's nats.conf
+    (its ports, store and pid file as the running server has them), then has it reload."""
+    before = (Partner(org="rmt"),)
+    passwords = {user: f"pw-{user}" for user in natsconf.user_names(partners=before)}
+    conf = natsconf.embedded_config(4222, 8222, "/data/nats", passwords, before, pid_file="/data/nats.pid")
+    assert 'pid_file: "/data/nats.pid"' in conf
+    after = (*before, Partner(org="bfawu", max_tlp="GREEN"))
+    rewritten = natsconf.with_authorization(conf, {**passwords, "partner-bfawu": "pw-new"}, after)
+    assert rewritten.split("\nauthorization {")[0] == conf.split("\nauthorization {")[0]
+    assert '"partner-bfawu", password: "pw-new"' in rewritten and "$JS.API.CONSUMER.MSG.NEXT.SHARE.bfawu" in rewritten
+    assert rewritten.count("user:") == conf.count("user:") + 1
