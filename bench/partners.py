@@ -122,6 +122,14 @@ def old_stream(org: str) -> str:
     return "PARTNER_" + org.upper().replace("-", "_")
 
 
+def stored_at(msg: Any) -> float:
+    """When the message was stored in the stream it is read from (ms since the epoch), from
+    its ack subject's timestamp token: ``SHARE`` for a consumer of it, the partner's own
+    stream (after the server's copy) for the first design."""
+    tokens = msg.reply.split(".")
+    return int(tokens[7] if len(tokens) == 9 else tokens[9]) / 1e6
+
+
 class Reader:
     """One partner: its own connection, reading through its own durable consumer —
     of ``SHARE`` (``consumers``: acking the last message it has every ``ack_every``
@@ -132,6 +140,7 @@ class Reader:
         self.source = f"/bench/partners/{run_id}"
         self.ids: set[str] = set()
         self.lags = array("d")
+        self.stored = array("d")
         self.duplicates = 0
         self.pump: Any = None
         self.nc: Any = None
@@ -170,6 +179,7 @@ class Reader:
             return
         self.ids.add(event.id)
         self.lags.append((now - event.time).total_seconds() * 1000)
+        self.stored.append(stored_at(msg) - event.time.timestamp() * 1000)
 
     async def stop(self) -> None:
         if self.acker is not None:
@@ -199,10 +209,11 @@ def _worker(conn: Any, readers: list[tuple[str, str]], run_id: str, drain: float
             await asyncio.sleep(0.05)
         cpu = process_cpu() - cpu0
         await asyncio.gather(*(r.stop() for r in group), return_exceptions=True)
-        lags = array("d")
+        lags, stored = array("d"), array("d")
         for r in group:
             lags.extend(r.lags)
-        conn.send({"lags": lags.tobytes(), "distinct": sum(len(r.ids) for r in group),
+            stored.extend(r.stored)
+        conn.send({"lags": lags.tobytes(), "stored": stored.tobytes(), "distinct": sum(len(r.ids) for r in group),
                    "duplicates": sum(r.duplicates for r in group),
                    "complete": sum(1 for r in group if len(r.ids) >= expected), "cpu_s": cpu})
 
@@ -250,12 +261,14 @@ async def run_once(admin_url: str, urls: dict[str, str], opts: argparse.Namespac
             proc.join(10)
             if proc.is_alive():
                 proc.kill()
-    lags = array("d")
+    lags, stored = array("d"), array("d")
     for r in results:
-        part = array("d")
-        part.frombytes(r["lags"])
-        lags.extend(part)
+        for name, into in (("lags", lags), ("stored", stored)):
+            part = array("d")
+            part.frombytes(r[name])
+            into.extend(part)
     values = lags.tolist()
+    stored_values = stored.tolist()
     return {"published": published, "expected": published * len(orgs),
             "delivered": sum(r["distinct"] for r in results),
             "lost": published * len(orgs) - sum(r["distinct"] for r in results),
@@ -263,6 +276,8 @@ async def run_once(admin_url: str, urls: dict[str, str], opts: argparse.Namespac
             "complete_partners": sum(r["complete"] for r in results),
             "p50_ms": round(percentile(values, 50), 1), "p95_ms": round(percentile(values, 95), 1),
             "p99_ms": round(percentile(values, 99), 1), "max_ms": round(max(values, default=0.0), 1),
+            "stored_p50_ms": round(percentile(stored_values, 50), 1),
+            "stored_p99_ms": round(percentile(stored_values, 99), 1),
             "subscriber_cpu_s": round(sum(r["cpu_s"] for r in results), 2)}
 
 
@@ -355,7 +370,8 @@ def run_design(opts: argparse.Namespace, design: str) -> dict[str, Any]:
             "expected": sum(r["expected"] for r in runs), "delivered": sum(r["delivered"] for r in runs),
             "lost": sum(r["lost"] for r in runs), "duplicates": sum(r["duplicates"] for r in runs),
             "p50_ms": worst["p50_ms"], "p95_ms": worst["p95_ms"], "p99_ms": worst["p99_ms"],
-            "max_ms": max(r["max_ms"] for r in runs), "nats_store_bytes": store, "per_run": runs}
+            "max_ms": max(r["max_ms"] for r in runs), "stored_p50_ms": worst["stored_p50_ms"],
+            "stored_p99_ms": worst["stored_p99_ms"], "nats_store_bytes": store, "per_run": runs}
 
 
 def main(argv: list[str]) -> int:
@@ -384,6 +400,8 @@ def main(argv: list[str]) -> int:
             ("  delay p95", f"{r['p95_ms']} ms", ""),
             ("  delay p99", f"{r['p99_ms']} ms", "the worst run's"),
             ("  delay max", f"{r['max_ms']} ms", ""),
+            ("  to stored p50/p99", f"{r['stored_p50_ms']} / {r['stored_p99_ms']} ms",
+             "publish → stored in the stream read (SHARE; streams: the partner's copy); the rest is delivery"),
             ("  NATS store", f"{r['nats_store_bytes'] / 1e6:.1f} MB", "the server's files after the run(s)"),
         ]
     report("partners", rows, figures)
