@@ -166,23 +166,27 @@ async def consumer(js: JetStreamContext, partner: Partner) -> ConsumerInfo | Non
 async def ensure_partners(js: JetStreamContext, partners: tuple[Partner, ...], replicas: int = 1) -> None:
     """Set-up: ``SHARE``, the revocation bucket, and a consumer for each configured partner
     that has none and is not revoked (a revoked partner stays revoked until
-    ``coalition partners add``). Streams ``PARTNER_*`` of the first design are deleted
-    (a revoked one — sourcing nothing — leaves its partner marked revoked)."""
+    ``coalition partners add``). Streams ``PARTNER_*`` of the first design are deleted: a
+    revoked one (sourcing nothing) leaves its partner marked revoked, an active one's
+    partner resumes after the last event it acknowledged there."""
     await ensure_share(js, replicas)
     bucket = await revoked_bucket(js, replicas)
-    await _drop_old_streams(js, bucket)
+    resume = await _drop_old_streams(js, bucket)
     for partner in partners:
         if await revocation(js, partner.org) is not None:
             if await consumer(js, partner) is not None:  # a revocation interrupted before the deletion
                 await js.delete_consumer(SHARE_STREAM, durable(partner.org))
             continue
         if await consumer(js, partner) is None:
-            await js.add_consumer(SHARE_STREAM, consumer_config(partner))
-            log.info("consumer %s of %s made for partner %s, from the beginning", durable(partner.org),
-                     SHARE_STREAM, partner.org)
+            start = resume.get(partner.org)
+            await js.add_consumer(SHARE_STREAM, consumer_config(partner, start))
+            log.info("consumer %s of %s made for partner %s, from %s", durable(partner.org), SHARE_STREAM,
+                     partner.org, f"SHARE seq {start}" if start else "the beginning")
 
 
-async def _drop_old_streams(js: JetStreamContext, bucket: KeyValue) -> None:
+async def _drop_old_streams(js: JetStreamContext, bucket: KeyValue) -> dict[str, int]:
+    """Delete the first design's streams; where each active partner is to resume on ``SHARE``."""
+    resume: dict[str, int] = {}
     found: list[StreamInfo] = []
     while batch := await js.streams_info(offset=len(found)):
         found += batch
@@ -193,10 +197,28 @@ async def _drop_old_streams(js: JetStreamContext, bucket: KeyValue) -> None:
         org, revoked = _old_org(info), not info.config.sources
         if revoked:  # revoked under the first design (sourcing nothing): stays revoked
             await bucket.put(org, _marker())
+        else:
+            position = await _acknowledged(js, name, org)
+            if position:
+                resume[org] = await share_seq_for(js, position + 1)
         await js.delete_stream(name)
         log.warning("deleted stream %s of the first sharing design (a stored copy per partner): partner %s now "
                     "reads %s through its own consumer%s", name, org, SHARE_STREAM,
-                    " (it was revoked, and stays revoked)" if revoked else "")
+                    " (it was revoked, and stays revoked)" if revoked else
+                    f", resuming at {SHARE_STREAM} seq {resume[org]}" if org in resume else "")
+    return resume
+
+
+async def _acknowledged(js: JetStreamContext, stream: str, org: str) -> int:
+    """The log position of the last event ``org`` acknowledged on its old stream (0: none)."""
+    try:
+        floor = (await js.consumer_info(stream, durable(org))).ack_floor
+        if floor is None or not floor.stream_seq:
+            return 0
+        msg = await js.get_msg(stream, floor.stream_seq)
+    except NotFoundError:
+        return 0
+    return int((msg.headers or {}).get(POSITION, "0"))
 
 
 def _old_org(info: StreamInfo) -> str:

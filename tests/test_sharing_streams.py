@@ -25,7 +25,7 @@ from pathlib import Path
 import msgspec
 import pytest
 from nats.js import JetStreamContext
-from nats.js.api import StreamConfig, StreamSource, SubjectTransform
+from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig, StreamSource, SubjectTransform
 
 from contracts.campaigning import WinRecorded
 from contracts.envelope import CloudEvent
@@ -211,21 +211,37 @@ def old_partner_stream(partner: Partner, sources: bool) -> StreamConfig:
 
 
 def test_an_upgraded_folders_partner_streams_are_removed_and_a_revoked_partner_stays_revoked(nats_url: str) -> None:
-    """A data folder of the first design holds a stream per partner, the FBU's revoked
-    (sourcing nothing): set-up deletes every one of them; the RMT gets its consumer, the
-    FBU none."""
+    """A data folder of the first design holds a stream per partner: the RMT's, which had
+    copied three events and whose consumer acknowledged two, and the FBU's, revoked
+    (sourcing nothing). Set-up deletes both; the RMT's new consumer of SHARE resumes with
+    the third event, the FBU gets none."""
     async def scenario() -> None:
         nc = await connect(nats_url, "test-admin", persistent=False)
         js = nc.jetstream()
         await partners.ensure_share(js)
-        await js.add_stream(old_partner_stream(RMT, sources=True))
+        for position in (1, 2, 3):
+            await js.publish("share.all.green.win.recorded.v1", msgspec.json.encode({"id": f"event-{position}"}),
+                             headers={partners.POSITION: str(position)})
+        old = old_partner_stream(RMT, sources=True)
+        await js.add_stream(old)
         await js.add_stream(old_partner_stream(FBU, sources=False))
+        for _ in range(500):  # the server copies into the old stream asynchronously
+            if (await js.stream_info(old.name)).state.messages == 3:
+                break
+            await asyncio.sleep(0.02)
+        await js.add_consumer(old.name, ConsumerConfig(durable_name="rmt", ack_policy=AckPolicy.EXPLICIT))
+        sub = await js.pull_subscribe_bind(durable="rmt", stream=old.name)
+        for msg in await sub.fetch(2, timeout=5):
+            await msg.ack_sync()
+        await sub.unsubscribe()
+
         await partners.ensure_partners(js, (RMT, FBU))
         names = {i.config.name for i in await js.streams_info()}
         assert not {n for n in names if n.startswith("PARTNER_")}, names
         states = {s.org: s for s in await partners.states(js, (RMT, FBU))}
         assert states["rmt"].active and not states["fbu"].active and states["fbu"].revoked
         await nc.close()
+        assert await receive(nats_url, RMT, 1) == ["event-3"]
 
     asyncio.run(scenario())
 
