@@ -113,7 +113,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         end = shared = f"unknown ({exc or type(exc).__name__})"
     print(f"board position {position} (shared log ends at {end})")
     print(f"distributor position {shared} (the log position of the last event on SHARE; "
-          "`coalition partners list` for each partner's stream)")
+          "`coalition partners list` for each partner's consumer of it)")
     if not quarantined:
         print("quarantined events: none")
         return 0
@@ -469,7 +469,8 @@ def _webhooks_parser(sub: argparse._SubParsersAction, default_dir: str) -> None:
 
     spec = sub.add_parser("asyncapi", help="write the AsyncAPI 3.0 document of the NATS channels",
                           description="The AsyncAPI 3.0 document generated from the contracts: the shared log's "
-                                      "channel and each partner's stream (from coalition.toml's [[partners]]), "
+                                      "channel and SHARE as each partner reads it through its own consumer (from "
+                                      "coalition.toml's [[partners]]), "
                                       "every contract as a CloudEvent message. The forum serves the same at "
                                       "/asyncapi.json.")
     spec.add_argument("--output", "-o", default=None, metavar="FILE", help="write it here (default: stdout)")

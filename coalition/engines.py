@@ -5,6 +5,7 @@ data folder. The same code then runs against external servers given by URL.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import pwd
@@ -251,6 +252,43 @@ def nats_server_binary() -> str:
     return which
 
 
+#: Where the embedded NATS server writes its pid (``pid_file`` of its nats.conf).
+NATS_PID = "nats.pid"
+
+
+def new_nats_users(root: Path) -> list[str]:
+    """Give the embedded NATS server of data folder ``root`` a user for each configured
+    partner that has none, without restarting it: a password for each into secrets.json,
+    nats.conf's users written anew, and the server told to reload them (SIGHUP to the pid
+    of its ``pid_file``; NATS reloads its authorization in place, connections stay up).
+    Returns the users made ([] if every partner had one). ``LookupError`` if ``root`` has
+    no embedded server running (an external server's users are its operator's)."""
+    from coalition.natsconf import user_names, with_authorization
+    from events.sharing import load_partners
+
+    conf, pidfile, kept = root / "nats.conf", root / NATS_PID, root / "secrets.json"
+    if not (conf.exists() and pidfile.exists() and kept.exists()):
+        raise LookupError(f"no embedded NATS server in {root} (no nats.conf, {NATS_PID} or secrets.json)")
+    pid = int(pidfile.read_text().strip())
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        raise LookupError(f"the embedded NATS server of {root} (pid {pid}) is not running") from None
+    partners = load_partners(root)
+    data = json.loads(kept.read_text())
+    passwords = data.setdefault("nats", {})
+    made = [u for u in user_names(partners=partners) if u not in passwords]
+    if not made:
+        return []
+    for user in made:
+        passwords[user] = secrets.token_urlsafe(24)
+    kept.write_text(json.dumps(data, indent=2) + "\n")  # first: a restart meanwhile keeps the same passwords
+    conf.write_text(with_authorization(conf.read_text(), passwords, partners))
+    os.kill(pid, signal.SIGHUP)
+    log.info("NATS users %s made; server (pid %d) reloading its configuration", ", ".join(made), pid)
+    return made
+
+
 @dataclass
 class EmbeddedNats:
     """nats-server with JetStream (file storage, ``sync_interval: always``) in ``root/nats``,
@@ -280,6 +318,10 @@ class EmbeddedNats:
         store = self.root / "nats"
         store.mkdir(parents=True, exist_ok=True)
         partners = load_partners(self.root)
+        kept = self.root / "secrets.json"  # a user `coalition partners add` made since the start
+        if kept.exists():
+            for user, password in json.loads(kept.read_text()).get("nats", {}).items():
+                self.passwords.setdefault(user, password)
         for user in user_names(partners=partners):
             self.passwords.setdefault(user, secrets.token_urlsafe(24))
         self.port = self.port or free_port()
@@ -287,7 +329,8 @@ class EmbeddedNats:
         conf = self.root / "nats.conf"
         conf.touch(mode=0o600, exist_ok=True)
         conf.chmod(0o600)
-        conf.write_text(embedded_config(self.port, self.monitor_port, str(store), self.passwords, partners))
+        conf.write_text(embedded_config(self.port, self.monitor_port, str(store), self.passwords, partners,
+                                        pid_file=str(self.root / NATS_PID)))
         logfile = self.root / "nats.log"
         out = open(logfile, "ab")  # noqa: SIM115 - handed to the child
         self.proc = subprocess.Popen(

@@ -20,12 +20,14 @@ the committed file is what this module generates). The users:
   formats) and ``COALITION``'s stream info. It cannot publish events.
 * ``distributor`` — the same on its own consumer ``distributor``, and it publishes on
   ``share.>`` only (into ``SHARE``), reading ``SHARE``'s info and last message (its
-  checkpoint). It cannot publish on the log or touch a partner's stream.
+  checkpoint). It cannot publish on the log or touch a partner's consumer.
 * ``partner-<org>`` per partner (``[[partners]]`` of ``coalition.toml``,
-  ``events.sharing.load_partners``) — fetch from and ack its own stream
-  ``PARTNER_<ORG>`` through its own durable consumer ``<org>``, and read that
-  consumer's info: nothing else. It cannot create or change a consumer (set-up made it),
-  read ``COALITION``, ``SHARE`` or another partner's stream, or publish anything.
+  ``events.sharing.load_partners``) — fetch and ack through its own durable consumer
+  ``<org>`` of ``SHARE`` (whose ``filter_subjects`` are the partner's policy,
+  ``events.partners``), and read that consumer's info: nothing else. It cannot create,
+  change or delete a consumer (set-up made it; so it cannot widen its filters), read
+  ``COALITION``, read ``SHARE`` any other way (no stream info, no direct or message get),
+  fetch through another partner's consumer, or publish anything.
 
 Every user but the admin subscribes only to its own inbox prefix, ``_INBOX.<user>``
 (``events.stream.connect`` sets nats-py's ``inbox_prefix``), so no user hears another's
@@ -111,10 +113,12 @@ def partner_user_name(org: str) -> str:
 
 
 def partner_user(partner: Partner) -> User:
-    """Fetch and ack from its own stream through its own durable, read that durable's
-    info, hear its own inbox: nothing else."""
+    """Fetch and ack through its own consumer of ``SHARE``, read that consumer's info,
+    hear its own inbox: nothing else. The consumer filters ``SHARE`` on the server, so
+    what the user may fetch is what the policy grants; the user may not touch the
+    consumer's configuration (no CREATE/UPDATE/DELETE), so it cannot widen it."""
     user = partner_user_name(partner.org)
-    consumer = f"{partner.stream}.{durable(partner.org)}"
+    consumer = f"{SHARE_STREAM}.{durable(partner.org)}"
     return User(user, publish=(
         f"$JS.API.CONSUMER.MSG.NEXT.{consumer}",
         f"$JS.API.CONSUMER.INFO.{consumer}",
@@ -227,15 +231,27 @@ def compose_config() -> str:
 
 
 def embedded_config(port: int, monitor_port: int, store: str, passwords: Mapping[str, str],
-                    partners: tuple[Partner, ...] | None = None) -> str:
-    """The embedded server's nats.conf (passwords written in: the file is mode 0600)."""
+                    partners: tuple[Partner, ...] | None = None, pid_file: str | None = None) -> str:
+    """The embedded server's nats.conf (passwords written in: the file is mode 0600).
+    ``pid_file``: where the server writes its pid, so that ``coalition partners add`` can
+    signal it to reload the users (:func:`with_authorization`) without a restart."""
+    pid = f"pid_file: {json.dumps(pid_file)}\n" if pid_file else ""
     return f"""# written by coalition up; regenerated on every start
 listen: 127.0.0.1:{port}
 http: 127.0.0.1:{monitor_port}
 server_name: coalition-embedded
 max_payload: 1MB
-jetstream {{
+{pid}jetstream {{
   store_dir: {json.dumps(store)}
   sync_interval: always
 }}
 {authorization(literal(passwords), partners=partners)}"""
+
+
+def with_authorization(conf: str, passwords: Mapping[str, str], partners: tuple[Partner, ...]) -> str:
+    """An embedded nats.conf with its ``authorization`` block (always last) made anew from
+    the configuration; the rest (ports, store) as the running server has it."""
+    head, found, _ = conf.partition("\nauthorization {")
+    if not found:
+        raise ValueError("no authorization block in the NATS configuration")
+    return head + "\n" + authorization(literal(passwords), partners=partners)

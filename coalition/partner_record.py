@@ -11,12 +11,13 @@ is the moment between the two: if the forum goes away just then, the command exi
 non-zero saying the change stands and to run the same command again — which records it.
 
 **Once, however often it is run.** The ``Idempotency-Key`` is derived from the change and
-from the partner's stream as the change left it (:func:`idempotency_key`: the moment the
-stream was made, which each ``add`` and ``replay`` makes anew). Run again after a failed
+from what the change left on the NATS server (:func:`idempotency_key`): the moment the
+partner's consumer of ``SHARE`` was made, which each ``add`` and ``replay`` makes anew, or
+for a revocation its marker's revision (``events.partners``). Run again after a failed
 record, ``add`` (finding the partner already receiving) and ``revoke`` (revoking again:
-nothing more to stop or purge) leave that stream as it was, so they send the same key and
-the forum records the change once. A ``replay`` run again really replays again (its stream
-is made anew): that second replay is recorded as one.
+the marker is already there, no consumer to delete) leave that as it was, so they send
+the same key and the forum records the change once. A ``replay`` run again really
+replays again (its consumer is made anew): that second replay is recorded as one.
 """
 
 from __future__ import annotations
@@ -42,19 +43,22 @@ class NotRecorded(Exception):
     """The forum could not be reached, or refused the record: the message says what to do."""
 
 
-def idempotency_key(partner: str, change: str, from_position: int | None, stream_made: str) -> str:
-    """The same for a run of the same change on the same stream (``stream_made``: when the
-    partner's stream was made); another for any other change."""
-    digest = hashlib.sha256(f"{partner}|{change}|{from_position}|{stream_made}".encode()).hexdigest()
+def idempotency_key(partner: str, change: str, from_position: int | None, left: str) -> str:
+    """The same for a run of the same change that left the same thing (``left``: see
+    :func:`change_left`); another for any other change."""
+    digest = hashlib.sha256(f"{partner}|{change}|{from_position}|{left}".encode()).hexdigest()
     return f"partner-{change}-{digest[:40]}"
 
 
-async def stream_made(js: JetStreamContext, partner: Partner) -> str:
-    """When ``partner``'s stream was made, as the NATS server says (ISO 8601)."""
-    info = await js.stream_info(partner.stream)
-    if info.created is None:  # every server that has sourcing says it; never guess one
-        raise NotRecorded(f"the NATS server does not say when {partner.stream} was made")
-    return info.created.isoformat()
+async def change_left(js: JetStreamContext, partner: Partner) -> str:
+    """What the last change left for ``partner`` on the NATS server: when its consumer was
+    made (ISO 8601), or its revocation's marker revision."""
+    from events.partners import states
+
+    made = (await states(js, (partner,)))[0].made
+    if not made:  # neither a consumer nor a revocation: never guess one
+        raise NotRecorded(f"the NATS server has neither a consumer nor a revocation of {partner.org}")
+    return made
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,13 @@
 
 The partners themselves are configuration (``[[partners]]`` in ``coalition.toml``; by
 default every organisation): their NATS users are generated from it when the engines
-start. These commands change what a configured partner's stream receives, through
-``events.partners``; they act on the NATS server directly with the admin's user, then
-have the forum record the change on the log (``coalition.partner_record``: why in that
-order, and how a re-run records it once).
+start, or — for a partner added to ``coalition.toml`` while the platform runs — by
+``partners add``, which makes the partner's NATS user and has the embedded server reload
+its users (no restart; ``coalition.engines.new_nats_users``). These commands change what a
+configured partner's consumer of ``SHARE`` delivers, through ``events.partners``; they act
+on the NATS server directly with the admin's user, then have the forum record the change
+on the log (``coalition.partner_record``: why in that order, and how a re-run records it
+once).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ def _partner(folder: Path, org: str) -> Partner:
     found = {p.org: p for p in load_partners(folder)}
     if org not in found:
         sys.exit(f"no partner {org!r} in the configuration (partners: {', '.join(sorted(found)) or 'none'}); "
-                 "add it to [[partners]] in coalition.toml and restart the platform, which makes its NATS user")
+                 "add it to [[partners]] in coalition.toml, then `coalition partners add` makes its NATS user")
     return found[org]
 
 
@@ -40,20 +43,26 @@ def cmd_partners(args: argparse.Namespace) -> int:
 
 
 async def _partners(args: argparse.Namespace, folder: Path, nats_url: str) -> int:
-    from coalition.partner_record import ForumRecord, NotRecorded, idempotency_key, stream_made
+    from coalition.partner_record import ForumRecord, NotRecorded, change_left, idempotency_key
     from events import partners
-    from events.stream import connect, replicas
+    from events.sharing import SHARE_STREAM
 
     forum = ForumRecord.of(folder) if args.action != "list" else None
+    if args.action == "add":
+        _nats_user(folder, args.org)
+    from events.stream import connect
+
     nc = await connect(nats_url, "coalition-partners", persistent=False)
     js = nc.jetstream(timeout=10)
     try:
         if args.action == "list":
             configured = load_partners(folder)
-            print(f"{'partner':<12} {'up to':<13} {'stream':<20} {'state':<8} {'messages':>9} {'acked to':>9}")
+            print(f"{'partner':<12} {'up to':<13} {'consumer of ' + SHARE_STREAM:<20} {'state':<8} "
+                  f"{'pending':>9} {'acked to':>9}")
             for p, state in zip(configured, await partners.states(js, configured), strict=True):
-                shown = "active" if state.active else "revoked"
-                print(f"{p.org:<12} {p.max_tlp:<13} {p.stream:<20} {shown:<8} {state.messages:>9} {state.delivered:>9}")
+                shown = "active" if state.active else "revoked" if state.revoked else "none"
+                print(f"{p.org:<12} {p.max_tlp:<13} {state.consumer:<20} {shown:<8} {state.pending:>9} "
+                      f"{state.acked:>9}")
             return 0
         partner = _partner(folder, args.org)
         assert forum is not None
@@ -63,21 +72,22 @@ async def _partners(args: argparse.Namespace, folder: Path, nats_url: str) -> in
                 change, position = "added", None
                 states = await partners.states(js, (partner,))
                 if states[0].active:
-                    print(f"{partner.org}: already receiving ({partner.stream}); `replay` to start again")
+                    print(f"{partner.org}: already receiving (its consumer of {SHARE_STREAM}); `replay` to start again")
                 else:
-                    await partners.add(js, partner, replicas=replicas())
-                    print(f"{partner.org}: {partner.stream} sources everything it may receive, from the start of the log")
+                    await partners.add(js, partner)
+                    print(f"{partner.org}: its consumer of {SHARE_STREAM} delivers everything it may receive, "
+                          "from the start of the log")
             elif args.action == "revoke":
                 change, position = "revoked", None
                 await partners.revoke(js, partner)
-                print(f"{partner.org}: revoked; {partner.stream} sources nothing and was purged")
+                print(f"{partner.org}: revoked; its consumer of {SHARE_STREAM} is deleted (nothing was stored for it)")
             else:
                 change, position = "replayed", args.position
-                start = await partners.replay(js, partner, args.position, replicas=replicas())
-                print(f"{partner.org}: {partner.stream} sources again from log position {args.position} "
-                      f"(SHARE seq {start}); its consumer starts at the beginning")
+                start = await partners.replay(js, partner, args.position)
+                print(f"{partner.org}: its consumer of {SHARE_STREAM} starts again from log position "
+                      f"{args.position} (SHARE seq {start})")
             body = {"change": change, "from_position": position, **({"note": args.note} if args.note else {})}
-            key = idempotency_key(partner.org, change, position, await stream_made(js, partner))
+            key = idempotency_key(partner.org, change, position, await change_left(js, partner))
             recorded = await forum.record(partner.org, body, key)
         except NotRecorded as exc:
             print(f"coalition partners {args.action} {partner.org}: {exc}", file=sys.stderr)
@@ -89,15 +99,44 @@ async def _partners(args: argparse.Namespace, folder: Path, nats_url: str) -> in
         await nc.close()
 
 
+def _nats_user(folder: Path, org: str) -> None:
+    """Before ``add``: a partner configured since the NATS server started has no user yet.
+    The embedded server gets one at once (a reload, no restart); for an external server,
+    say what its operator must do (the consumer is made all the same)."""
+    from coalition.engines import new_nats_users
+    from coalition.natsconf import partner_user_name
+    from events.settings import env
+
+    partner = _partner(folder, org)
+    user = partner_user_name(partner.org)
+    secrets = folder / "secrets.json"
+    if secrets.exists() and user in json.loads(secrets.read_text()).get("nats", {}):
+        return
+    if env("COALITION_NATS_URL"):
+        print(f"{org}: the NATS server is external (COALITION_NATS_URL): give it the user {user} — regenerate "
+              "its configuration (`coalition nats-config`, with NATS_PASSWORD_"
+              f"{user.upper().replace('-', '_')} set on each node) and reload it (`nats-server --signal "
+              "reload=<pid>` or SIGHUP); the partner's consumer is made now")
+        return
+    try:
+        made = new_nats_users(folder)
+    except LookupError as exc:
+        sys.exit(f"{org}: no NATS user yet, and {exc}; restart the platform (`coalition up`) to make it")
+    if made:
+        print(f"{org}: NATS user {user} made (password in {secrets}); the server reloaded its users, no restart")
+
+
 def add_parsers(sub: argparse._SubParsersAction, default_dir: str) -> None:
     from coalition.running import running_platform
 
     parser = sub.add_parser(
-        "partners", help="list partners' streams; add, revoke or replay one",
+        "partners", help="list partners' consumers of SHARE; add, revoke or replay one",
         description="Partners are coalition.toml's [[partners]] (org, max_tlp, people; by default every "
-                    "organisation up to AMBER+STRICT). Each has a stream PARTNER_<ORG> that sources what it may "
-                    "receive from SHARE. add: (re)make it, backfilled from the start of the log; revoke: stop the "
-                    "sourcing and purge it; replay: start it again from a log position. Each change is then "
+                    "organisation up to AMBER+STRICT). Each reads SHARE through its own durable consumer, named "
+                    "after it, filtered on the server to what it may receive. add: make it (and the partner's NATS "
+                    "user, if it is new to coalition.toml: the embedded server reloads, no restart), backfilled "
+                    "from the start of the log; revoke: delete it (nothing was stored for the partner); replay: "
+                    "make it again from a log position. Each change is then "
                     "recorded on the log (partner.changed) by the running forum, with the forum's key; if the "
                     "forum is not running nothing is changed, and if it goes away before recording, the command "
                     "exits 1: run it again to record the change (once).")
@@ -112,8 +151,8 @@ def add_parsers(sub: argparse._SubParsersAction, default_dir: str) -> None:
     subscribe = sub.add_parser(
         "subscribe", help="a partner's client: print the events it receives as they arrive",
         description="Connect with the partner's own NATS credentials (secrets.json of a running platform's data "
-                    "folder, or COALITION_NATS_URL with them in it) and print each event of its stream as it "
-                    "arrives; each is acknowledged once printed, so a restart resumes after the last one (the "
+                    "folder, or COALITION_NATS_URL with them in it) and print each event its consumer of SHARE "
+                    "delivers as it arrives; each is acknowledged once printed, so a restart resumes after the last one (the "
                     "durable consumer keeps the position). At least once: an event printed just before a crash "
                     "may be printed again (its CloudEvent id tells).")
     subscribe.add_argument("--org", required=True, help="the partner organisation")
@@ -169,7 +208,7 @@ def cmd_subscribe(args: argparse.Namespace) -> int:
 async def _subscribe(url: str, org: str, as_json: bool, limit: int) -> int:
     from events.partners import durable
     from events.pull import PullConsumer, stream_seq
-    from events.sharing import partner_stream
+    from events.sharing import SHARE_STREAM
     from events.stream import connect
 
     stop = asyncio.Event()
@@ -177,7 +216,7 @@ async def _subscribe(url: str, org: str, as_json: bool, limit: int) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     nc = await connect(url, f"coalition-subscribe-{org}")
-    pump = PullConsumer(nc, partner_stream(org), durable(org), batch=100)
+    pump = PullConsumer(nc, SHARE_STREAM, durable(org), batch=100)
     await pump.start()
     shown = 0
     try:

@@ -1,7 +1,7 @@
 """Set-up, done once before any service starts, by ``coalition up`` and ``coalition
 setup`` (compose's one-shot ``setup`` container): the shared stream, the board's
 tables, the organisations' API keys (hashes only), the PostgreSQL roles, and the
-sharing stream with a stream and consumer per configured partner (``events.partners``)."""
+sharing stream with a durable consumer of it per configured partner (``events.partners``)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,10 @@
 """The AsyncAPI 3.0 document of the platform's NATS channels, generated from the contracts.
 
 Channels: the shared log for services (``COALITION``, subjects ``coalition.<service>.<type>``)
-and each partner's stream (``PARTNER_<ORG>``, fed from the sharing stream's subjects
-``share.<class>.<type>`` that the policy grants it: ``events.sharing.filters``). Messages:
+and, per partner, the sharing stream ``SHARE`` as the partner reads it: through its own
+durable consumer (named after it, ``events.partners``) whose filters are the subjects
+``share.<class>.<type>`` the policy grants it (``events.sharing.filters``). One channel per
+partner, though the events are stored once: what a partner receives is its filters. Messages:
 one per contract, a structured CloudEvent 1.0 whose ``data`` is that contract's JSON
 Schema (the same msgspec schema as ``contracts/schemas/``). The forum serves it at
 ``/asyncapi.json``; ``coalition asyncapi`` writes it.
@@ -18,12 +20,18 @@ import msgspec
 from contracts.envelope import CONTENT_TYPE, CloudEvent
 from contracts.registry import CONTRACTS, kind_of
 from events.settings import SERVICES, STREAM
+from events.partners import durable
 from events.sharing import SHARE_PREFIX, SHARE_STREAM, Partner, filters
 
 VERSION = "3.0.0"
 REF = "#/components/schemas/{name}"
 
 Document = dict[str, Any]
+
+
+def channel_name(org: str) -> str:
+    """The channel of what ``org`` receives: ``share-<org>``."""
+    return f"share-{org}"
 
 
 def _message_name(kind: str) -> str:
@@ -86,23 +94,28 @@ def document(partners: tuple[Partner, ...], services: tuple[str, ...] = SERVICES
         },
     }
     for partner in partners:
-        name = partner.stream
+        name = channel_name(partner.org)
+        consumer = durable(partner.org)
         classes = [f.removeprefix(f"{SHARE_PREFIX}.").removesuffix(".>") for f in filters(partner)]
         channels[name] = {
             "address": f"{SHARE_PREFIX}.{{class}}.{{type}}",
-            "title": f"{partner.org}'s stream ({name})",
-            "description": f"Stream {name} sources from {SHARE_STREAM} the subjects {partner.org} may receive "
-                           f"(up to {partner.max_tlp}): " + ", ".join(filters(partner)) + ".",
+            "title": f"{partner.org}'s share ({SHARE_STREAM} through its consumer {consumer})",
+            "description": f"{partner.org} reads stream {SHARE_STREAM} through its own durable pull consumer "
+                           f"{consumer!r}, which the NATS server filters to what {partner.org} may receive (up to "
+                           f"{partner.max_tlp}): " + ", ".join(filters(partner)) + ". Fetch with "
+                           f"$JS.API.CONSUMER.MSG.NEXT.{SHARE_STREAM}.{consumer}; acknowledgement policy 'all' "
+                           "(acknowledging a message acknowledges every one before it).",
             "parameters": {
                 "class": {"description": "the sharing class", "enum": classes},
                 "type": {"description": "the event's type, as the distributor puts it in the subject"},
             },
             "messages": dict(zip([_message_name(k) for k in kinds], every, strict=True)),
         }
-        operations[f"receive{name.title().replace('_', '')}"] = {
+        operations[f"receive{name.title().replace('-', '').replace('_', '')}"] = {
             "action": "receive",
             "channel": {"$ref": f"#/channels/{name}"},
-            "summary": f"{partner.org} reads its own stream through its own durable consumer.",
+            "summary": f"{partner.org} fetches and acknowledges through its own consumer {consumer!r} of "
+                       f"{SHARE_STREAM}, and nothing else.",
             "messages": [{"$ref": f"#/channels/{name}/messages/{_message_name(k)}"} for k in kinds],
         }
     return {

@@ -1,5 +1,5 @@
 """The sharing policy for partners: which events each partner organisation receives, as
-subjects of the sharing stream that the NATS server copies into each partner's stream.
+subjects of the sharing stream ``SHARE`` that each partner's own consumer filters on.
 
 TLP 2.0, as the coalition agreed it for partners (``[[partners]]`` in ``coalition.toml``):
 
@@ -8,14 +8,15 @@ TLP 2.0, as the coalition agreed it for partners (``[[partners]]`` in ``coalitio
 * AMBER+STRICT goes only to the one organisation named (an audience naming several is
   refused when the command arrives; if one slips through, it goes to none: fail closed).
 * RED goes only to named people (``people`` of a partner), never to an organisation's
-  stream.
+  consumer.
 * A partner never receives more than its ``max_tlp``, whatever the audience says.
 
 Why subjects: the distributor publishes an event once per *sharing class* (``classes``),
-onto subjects that carry the class; each partner's stream sources the subjects it is
-entitled to (``filters``). The decision is then made by the NATS server's subject
-filters, the same for a backfill from the start of the log and for live events, and one
-event is published once per class, not once per partner. ``entitled`` is the same rule
+onto subjects that carry the class; each partner's durable consumer of ``SHARE`` has the
+subjects it is entitled to as its ``filter_subjects`` (``filters``; ``events.partners``).
+The decision is then made by the NATS server's subject filters, the same for a backfill
+from the start of the log and for live events; one event is published and stored once
+per class, never once per partner. ``entitled`` is the same rule
 as a plain function, for the channels that read the shared log directly (the HTTP feed,
 webhooks); a unit test checks the two agree on every combination.
 """
@@ -52,15 +53,6 @@ class Partner(msgspec.Struct, frozen=True, kw_only=True):
     people: list[OrgId] = []
     """Ids of named people (same spelling as an organisation id, e.g. ``rmt-jane``) that a
     RED event's ``audience`` may name."""
-
-    @property
-    def stream(self) -> str:
-        """The partner's own stream, which sources what it is entitled to."""
-        return partner_stream(self.org)
-
-
-def partner_stream(org: str) -> str:
-    return "PARTNER_" + org.upper().replace("-", "_")
 
 
 class _File(msgspec.Struct):
@@ -108,7 +100,7 @@ def subject(share_class: str, event_type: str) -> str:
 
 
 def filters(partner: Partner) -> list[str]:
-    """The subjects of the sharing stream that ``partner``'s stream sources: everything its
+    """The subjects of the sharing stream that ``partner``'s consumer delivers: everything its
     marking allows, nothing for RED (which goes to people, never to an organisation)."""
     level = TLP_ORDER[partner.max_tlp]
     found = [f"{SHARE_PREFIX}.all.clear.>"]

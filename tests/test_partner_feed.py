@@ -147,4 +147,4 @@ def test_the_forum_serves_the_asyncapi_document(platform: Running) -> None:
     assert doc["asyncapi"] == "3.0.0"
     names = {m["name"] for m in doc["components"]["messages"].values()}
     assert names == {kind_of(c) for c in CONTRACTS}
-    assert {"coalition", "PARTNER_RMT", "PARTNER_FBU"} <= set(doc["channels"])
+    assert {"coalition", "share-rmt", "share-fbu"} <= set(doc["channels"])

@@ -3,11 +3,14 @@ the NATS server, then the running forum records it as ``partner.changed``, attri
 forum — part of the same audit trail as every decision. Only the forum's key may record
 one; a bad body is refused naming the field, with nothing stored or published.
 
-On a platform of its own: these tests revoke and replay partners' streams."""
+On a platform of its own: these tests revoke and replay partners' consumers, and add a
+partner to ``coalition.toml`` while the platform runs (the BFAWU is not a partner when it
+starts)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -15,23 +18,44 @@ import time
 from collections.abc import Iterator
 
 import httpx
+import msgspec
 import nats
 import pytest
 from nats.js.api import DeliverPolicy
 
 from contracts import decode_envelope
 from contracts.envelope import CloudEvent
+from coalition import natsconf
 from events import partners
-from events.sharing import load_partners
+from events.organisations import DEFAULT_COORDINATORS, DEFAULT_ORGANISATIONS
+from events.pull import PullConsumer
+from events.sharing import SHARE_STREAM, load_partners
+from events.stream import connect, with_credentials
+from tests.bodies import ATTACK
 from tests.conftest import Running, start_platform, stop_platform
 from tests.shared_log import stored_and_published
 
 CHANGED = "coalition.forum.partner.changed"
 
 
+#: The BFAWU is an organisation of the coalition, but not a partner when the platform starts.
+LATE_PARTNER = "bfawu"
+
+
+def toml(table: str, rows: list[dict[str, str]]) -> str:
+    return "".join(f"[[{table}]]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in row.items()) + "\n"
+                   for row in rows)
+
+
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    running = start_platform(tmp_path_factory.mktemp("partner-log") / "data")
+    data = tmp_path_factory.mktemp("partner-log") / "data"
+    data.mkdir()
+    (data / "coalition.toml").write_text(
+        toml("organisations", [msgspec.to_builtins(o) for o in DEFAULT_ORGANISATIONS])
+        + toml("coordinators", [msgspec.to_builtins(c) for c in DEFAULT_COORDINATORS])
+        + toml("partners", [{"org": o.id} for o in DEFAULT_ORGANISATIONS if o.id != LATE_PARTNER]))
+    running = start_platform(data)
     yield running
     stop_platform(running)
 
@@ -177,3 +201,48 @@ def test_a_bad_body_is_refused_naming_the_field(platform: Running, body: dict, f
     assert resp.status_code == 400, resp.text
     assert field in resp.text
     assert stored_and_published(platform) == before
+
+
+def test_a_partner_added_to_the_configuration_is_made_without_restarting_nats(platform: Running) -> None:
+    """The BFAWU joins the partners in coalition.toml while the platform runs. ``partners
+    add bfawu`` makes its NATS user (a password in secrets.json, the server reloading its
+    users: the same NATS process, no restart) and its consumer of SHARE; with only its own
+    new credentials, the BFAWU then fetches what it may receive, from the start of the log."""
+    secrets, pids = platform.data_dir / "secrets.json", platform.data_dir / "pids.json"
+    user = natsconf.partner_user_name(LATE_PARTNER)
+    assert user not in json.loads(secrets.read_text())["nats"]
+    nats_pid = json.loads(pids.read_text())["nats"]
+    item = platform.post("momentum", "momentum", "/v1/attacks", dict(ATTACK, tlp="GREEN")).json()["id"]
+    with (platform.data_dir / "coalition.toml").open("a") as toml_file:
+        toml_file.write(toml("partners", [{"org": LATE_PARTNER, "max_tlp": "GREEN"}]))
+
+    done = partners_cli(platform, "add", LATE_PARTNER)
+    assert done.returncode == 0, done.stderr
+    assert f"NATS user {user} made" in done.stdout and "no restart" in done.stdout
+    assert json.loads(pids.read_text())["nats"] == nats_pid, "the same NATS server"
+    password = json.loads(secrets.read_text())["nats"][user]
+
+    async def fetch() -> list[str]:
+        url = with_credentials(platform.endpoints["nats"], user, password)
+        for _ in range(100):  # the server applies the reload a moment after the signal
+            try:
+                nc = await connect(url, "test-late-partner", persistent=False)
+                break
+            except Exception:  # noqa: BLE001 - authorization refused until the reload is applied
+                await asyncio.sleep(0.1)
+        pump = PullConsumer(nc, SHARE_STREAM, partners.durable(LATE_PARTNER), batch=500)
+        await pump.start()
+        got: list[str] = []
+        try:
+            for _ in range(200):
+                got += [msgspec.json.decode(m.data)["subject"] for m in await pump.next_batch(timeout=0.1)]
+                if item in got:
+                    break
+        finally:
+            await pump.stop()
+            await nc.close()
+        return got
+
+    assert item in asyncio.run(fetch())
+    assert active(platform, LATE_PARTNER)
+    assert [c.data.change for c in partner_changes(platform, at_least=1, of=LATE_PARTNER)] == ["added"]

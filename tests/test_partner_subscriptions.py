@@ -1,9 +1,10 @@
-"""Partners on the running platform: each holds only its own credentials, reads only its
-own stream, and receives there exactly what the policy grants it, whatever happens to
-the distributor.
+"""Partners on the running platform: each holds only its own credentials, reads ``SHARE``
+only through its own consumer, and receives there exactly what the policy grants it,
+whatever happens to the distributor.
 
-``coalition up`` runs the distributor like the board; set-up made ``SHARE`` and a stream
-``PARTNER_<ORG>`` per partner (by default every organisation, up to AMBER+STRICT).
+``coalition up`` runs the distributor like the board; set-up made ``SHARE`` and a durable
+consumer of it per partner, filtered to its policy (by default every organisation, up to
+AMBER+STRICT).
 """
 
 from __future__ import annotations
@@ -15,16 +16,19 @@ import sys
 import threading
 import time
 
+import uuid
+
 import msgspec
 import pytest
 from nats.js.api import AckPolicy, ConsumerConfig
+from nats.js.errors import NotFoundError
 
 from coalition import natsconf
 from contracts import decode_envelope
 from events.partners import POSITION, durable
 from events.pull import PullConsumer
 from events.settings import STREAM
-from events.sharing import SHARE_STREAM, entitled, load_partners, partner_stream
+from events.sharing import SHARE_STREAM, entitled, load_partners
 from tests.bodies import ATTACK
 from tests.conftest import Running
 from tests.test_nats_rights import as_user, run
@@ -52,9 +56,9 @@ async def messages(js, stream: str) -> list:  # noqa: ANN001
     return [await js.get_msg(stream, s) for s in range(info.state.first_seq, info.state.last_seq + 1)]
 
 
-async def shared_up_to_the_end(platform: Running, rounds: int = 1000) -> None:
-    """Wait until the distributor has read the whole log and the server has copied SHARE
-    into every partner's stream."""
+async def shared_up_to_the_end(platform: Running, last: str | None = None, rounds: int = 1000) -> None:
+    """Wait until the distributor has read the whole log onto SHARE (and, given ``last``,
+    until the item reported last is there: the relay publishes a moment after the 201)."""
     import nats
 
     nc = await nats.connect(platform.nats_url)
@@ -63,10 +67,14 @@ async def shared_up_to_the_end(platform: Running, rounds: int = 1000) -> None:
         for _ in range(rounds):
             end = (await js.stream_info(STREAM)).state.last_seq
             consumer = await js.consumer_info(STREAM, "distributor")
-            lags = [s.lag for p in load_partners(platform.data_dir)
-                    for s in (await js.stream_info(p.stream)).sources or []]
-            if consumer.ack_floor and consumer.ack_floor.stream_seq >= end and not any(lags):
-                await asyncio.sleep(0.5)
+            on_share = True
+            if last is not None:
+                try:
+                    newest = await js.get_last_msg(SHARE_STREAM, "share.>")
+                    on_share = msgspec.json.decode(newest.data)["subject"] == last
+                except NotFoundError:
+                    on_share = False  # nothing shared yet
+            if on_share and consumer.ack_floor and consumer.ack_floor.stream_seq >= end:
                 return
             await asyncio.sleep(0.05)
         raise AssertionError("the distributor did not catch up with the log")
@@ -74,11 +82,30 @@ async def shared_up_to_the_end(platform: Running, rounds: int = 1000) -> None:
         await nc.close()
 
 
+async def what_its_consumer_delivers(js, org: str) -> list[str]:  # noqa: ANN001
+    """The CloudEvent ids ``org``'s consumer of SHARE delivers from the start, read (as the
+    admin, leaving the partner's own position alone) through a copy of that consumer: the
+    same filters, as the server has them."""
+    mine = await js.consumer_info(SHARE_STREAM, durable(org))
+    name = f"check-{org}-{uuid.uuid4().hex[:8]}"
+    copy = await js.add_consumer(SHARE_STREAM, ConsumerConfig(
+        name=name, filter_subjects=mine.config.filter_subjects, ack_policy=AckPolicy.NONE, inactive_threshold=60))
+    ids: list[str] = []
+    try:
+        sub = await js.pull_subscribe_bind(durable=name, stream=SHARE_STREAM)
+        while len(ids) < (copy.num_pending or 0):
+            ids += [msgspec.json.decode(m.data)["id"] for m in await sub.fetch(1000, timeout=5)]
+        await sub.unsubscribe()
+    finally:
+        await js.delete_consumer(SHARE_STREAM, name)
+    return ids
+
+
 def test_every_partner_receives_exactly_its_share_though_the_distributor_is_killed(platform: Running) -> None:
     """Organisations report attacks of every marking while the distributor is killed
     (SIGKILL) twice; the supervisor restarts it. Afterwards SHARE holds each event's class
-    once, and each partner's stream holds exactly the events of the whole log it is
-    entitled to, in log order, none twice."""
+    once, and each partner's consumer delivers exactly the events of the whole log it is
+    entitled to, in log order, none twice; no stream holds a copy per partner."""
     bodies = [attack(tlp, audience) for tlp in ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED")
               for audience in (None, ["rmt"], ["fbu"], ["rmt", "fbu"], ["forum"])]
     bodies = [b for b in bodies if not (b["tlp"] == "AMBER+STRICT" and len(b.get("audience") or []) != 1)]
@@ -124,42 +151,55 @@ def test_every_partner_receives_exactly_its_share_though_the_distributor_is_kill
             positions = [int(m.headers[POSITION]) for m in share]
             assert positions == sorted(positions)
             for partner in load_partners(platform.data_dir):
-                held = [msgspec.json.decode(m.data)["id"] for m in await messages(js, partner.stream)]
-                assert held == [e.id for e in log if entitled(partner, e.tlp, e.data.audience)], partner.org
+                delivered = await what_its_consumer_delivers(js, partner.org)
+                assert delivered == [e.id for e in log if entitled(partner, e.tlp, e.data.audience)], partner.org
+            streams = {i.config.name for i in await js.streams_info()}
+            assert not {n for n in streams if n.startswith("PARTNER_")}, "nothing is stored once per partner"
         finally:
             await nc.close()
 
     run(scenario())
 
 
-def test_a_partner_reads_its_own_stream_and_nothing_else(platform: Running) -> None:
-    """bfawu's user fetches and acks through its own consumer; the server refuses it the
-    shared log, SHARE, another partner's stream, a consumer of its own making, and any
-    publication."""
+def test_a_partner_reads_through_its_own_consumer_and_nothing_else(platform: Running) -> None:
+    """bfawu's user fetches and acks through its own consumer of SHARE and reads that
+    consumer's info; the server refuses it the shared log, SHARE by any other way (stream
+    info, message get, direct get), fetching through another partner's consumer or
+    reading its info, a consumer of its own making with another filter, widening or
+    deleting its own consumer, and any publication."""
     report(platform, attack("CLEAR", summary="Open to every partner"))
 
     async def scenario() -> None:
         await shared_up_to_the_end(platform)
-        stream, rmt = partner_stream("bfawu"), partner_stream("rmt")
+        own, rmt = f"{SHARE_STREAM}.{durable('bfawu')}", f"{SHARE_STREAM}.{durable('rmt')}"
         async with as_user(platform, natsconf.partner_user_name("bfawu")) as bfawu:
-            pump = PullConsumer(bfawu.nc, stream, durable("bfawu"), batch=10)
+            pump = PullConsumer(bfawu.nc, SHARE_STREAM, durable("bfawu"), batch=10)
             await pump.start()
             got = await pump.next_batch(timeout=10)
             assert got and all(m.subject.startswith(("share.all.", "share.org.bfawu.")) for m in got)
-            await got[-1].ack()
+            await got[-1].ack_sync()
             await pump.stop()
-            await bfawu.nc.request(f"$JS.API.CONSUMER.INFO.{stream}.{durable('bfawu')}", b"", timeout=2)
+            await bfawu.nc.request(f"$JS.API.CONSUMER.INFO.{own}", b"", timeout=2)
             assert not bfawu.errors
 
             await bfawu.refused(bfawu.js.get_last_msg(STREAM, "coalition.>"), f"$JS.API.STREAM.MSG.GET.{STREAM}")
             await bfawu.refused(bfawu.js.get_last_msg(SHARE_STREAM, "share.>"),
                                 f"$JS.API.STREAM.MSG.GET.{SHARE_STREAM}")
+            await bfawu.refused(bfawu.js.get_msg(SHARE_STREAM, 1, direct=True), f"$JS.API.DIRECT.GET.{SHARE_STREAM}")
             await bfawu.refused(bfawu.js.stream_info(SHARE_STREAM), f"$JS.API.STREAM.INFO.{SHARE_STREAM}")
-            await bfawu.refused(bfawu.nc.request(f"$JS.API.CONSUMER.MSG.NEXT.{rmt}.rmt", b'{"batch":1}', timeout=1),
-                                f"$JS.API.CONSUMER.MSG.NEXT.{rmt}.rmt")
-            await bfawu.refused(bfawu.js.add_consumer(stream, ConsumerConfig(
+            # another partner's consumer: neither fetch through it nor read its info
+            await bfawu.refused(bfawu.nc.request(f"$JS.API.CONSUMER.MSG.NEXT.{rmt}", b'{"batch":1}', timeout=1),
+                                f"$JS.API.CONSUMER.MSG.NEXT.{rmt}")
+            await bfawu.refused(bfawu.nc.request(f"$JS.API.CONSUMER.INFO.{rmt}", b"", timeout=1),
+                                f"$JS.API.CONSUMER.INFO.{rmt}")
+            # a consumer with another filter, or its own consumer widened or deleted
+            await bfawu.refused(bfawu.js.add_consumer(SHARE_STREAM, ConsumerConfig(
                 name="wide", durable_name="wide", ack_policy=AckPolicy.NONE, filter_subject="share.>")),
-                f"$JS.API.CONSUMER.CREATE.{stream}.wide.share.>")
+                f"$JS.API.CONSUMER.CREATE.{SHARE_STREAM}.wide.share.>")
+            await bfawu.refused(bfawu.js.add_consumer(SHARE_STREAM, ConsumerConfig(
+                name="bfawu", durable_name="bfawu", ack_policy=AckPolicy.ALL,
+                filter_subjects=["share.all.>", "share.org.rmt.>"])), f"$JS.API.CONSUMER.CREATE.{own}")
+            await bfawu.refused(bfawu.js.delete_consumer(SHARE_STREAM, "bfawu"), f"$JS.API.CONSUMER.DELETE.{own}")
             await bfawu.refused(bfawu.js.add_consumer(STREAM, ConsumerConfig(
                 durable_name="spy", ack_policy=AckPolicy.NONE)), f"$JS.API.CONSUMER.DURABLE.CREATE.{STREAM}.spy")
             for subject in ("coalition.forum.win.recorded", "share.all.green.attack.reported.v1"):
@@ -169,6 +209,19 @@ def test_a_partner_reads_its_own_stream_and_nothing_else(platform: Running) -> N
             await bfawu.violation('subscription to "share.>"')
 
     run(scenario())
+    # its consumer is as set-up made it: the policy's filters, nothing wider
+
+    async def filters_now() -> list[str]:
+        import nats
+
+        nc = await nats.connect(platform.nats_url)
+        try:
+            return (await nc.jetstream().consumer_info(SHARE_STREAM, "bfawu")).config.filter_subjects or []
+        finally:
+            await nc.close()
+
+    assert run_value(filters_now()) == ["share.all.clear.>", "share.all.green.>", "share.org.bfawu.amber.>",
+                                        "share.org.bfawu.amber-strict.>"]
 
 
 def subscribe(platform: Running, org: str, limit: int) -> list[dict]:
@@ -180,25 +233,25 @@ def subscribe(platform: Running, org: str, limit: int) -> list[dict]:
 
 
 def test_the_partner_client_prints_what_arrives_and_resumes_after_a_restart(platform: Running) -> None:
-    """rmt's client prints everything its stream holds, stops; two more events arrive;
-    started again, it prints those two and nothing it printed before."""
+    """rmt's client prints everything its consumer has for it, stops; two more events
+    arrive; started again, it prints those two and nothing it printed before."""
     first = report(platform, attack("AMBER", ["rmt"], summary="For the RMT and the forum"))
-    run(shared_up_to_the_end(platform))
+    run(shared_up_to_the_end(platform, last=first))
 
     async def count() -> int:
         import nats
 
         nc = await nats.connect(platform.nats_url)
         try:
-            return (await nc.jetstream().stream_info(partner_stream("rmt"))).state.messages
+            info = await nc.jetstream().consumer_info(SHARE_STREAM, durable("rmt"))
+            return (info.num_pending or 0) + (info.num_ack_pending or 0)
         finally:
             await nc.close()
 
     before = subscribe(platform, "rmt", run_value(count()))
     assert before[-1]["subject"] == first and before[-1]["tlp"] == "AMBER"
     later = [report(platform, attack("GREEN", summary=f"Later {i}")) for i in range(2)]
-    report(platform, attack("AMBER", ["fbu"], summary="Not for the RMT"))
-    run(shared_up_to_the_end(platform))
+    run(shared_up_to_the_end(platform, last=report(platform, attack("AMBER", ["fbu"], summary="Not for the RMT"))))
     after = subscribe(platform, "rmt", 2)
     assert [e["subject"] for e in after] == later
     assert not {e["id"] for e in after} & {e["id"] for e in before}

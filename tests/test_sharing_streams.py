@@ -1,13 +1,15 @@
-"""Partners receive, through their own streams, exactly what the sharing policy grants them.
+"""Partners receive, through their own consumers of ``SHARE``, exactly what the sharing
+policy grants them, and nothing is stored once per partner.
 
 On a real NATS server (embedded, as ``coalition up`` runs it): events of every TLP and
 audience are put on the shared log the way a service's relay does (``OrderedPublisher``
 into its own stream, which ``COALITION`` sources); the distributor runs in this process;
-each partner's stream, filled by the server's sourcing from ``SHARE``, must hold exactly
-the events ``events.sharing.entitled`` names, in log order, none twice. Then a partner
-added late is backfilled, a revoked one is emptied and stays empty, a replay starts
-again from a position, and a distributor that dies between publishing and
-acknowledging publishes nothing twice.
+what each partner's durable consumer of ``SHARE`` delivers (the server filtering on the
+partner's subjects) must be exactly the events ``events.sharing.entitled`` names, in log
+order, none twice. Then a partner added late is backfilled, a revoked one receives
+nothing more and stays revoked through a set-up, a replay starts again from a position,
+an upgraded data folder's per-partner streams are removed, and a distributor that dies
+between publishing and acknowledging publishes nothing twice.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgspec
 import pytest
 from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig, StreamSource, SubjectTransform
 
 from contracts.campaigning import WinRecorded
 from contracts.envelope import CloudEvent
@@ -30,7 +34,8 @@ from events import partners
 from events.migrate import ensure_stream
 from events.publish import Message, OrderedPublisher, message
 from events.settings import STREAM
-from events.sharing import SHARE_STREAM, Partner, entitled
+from events.pull import PullConsumer
+from events.sharing import SHARE_STREAM, Partner, entitled, filters
 from events.stream import connect
 from projections.sharing.distributor import Distributor, Shared
 
@@ -89,8 +94,6 @@ class Log:
 
 async def held(js: JetStreamContext, stream: str) -> list[str]:
     """The CloudEvent ids a stream holds, in its order."""
-    import msgspec
-
     info = await js.stream_info(stream)
     out = []
     for seq in range(info.state.first_seq, info.state.last_seq + 1) if info.state.messages else ():
@@ -98,15 +101,27 @@ async def held(js: JetStreamContext, stream: str) -> list[str]:
     return out
 
 
-async def settle(js: JetStreamContext, expected: dict[str, int], rounds: int = 500) -> None:
-    """Wait until each stream holds its expected number of messages (the server copies
-    asynchronously); then a little longer, so that a surplus would show."""
-    for _ in range(rounds):
-        counts = {s: (await js.stream_info(s)).state.messages for s in expected}
-        if all(counts[s] >= n for s, n in expected.items()):
-            break
-        await asyncio.sleep(0.02)
-    await asyncio.sleep(0.3)
+async def receive(url: str, partner: Partner, expected: int, rounds: int = 300) -> list[str]:
+    """The CloudEvent ids ``partner``'s consumer delivers next, as a partner's client reads
+    them (its own connection, acknowledging the last of what it got: ``AckPolicy.ALL``):
+    once ``expected`` have come (the distributor works asynchronously), a little longer,
+    so that a surplus would show."""
+    nc = await connect(url, f"test-reader-{partner.org}", persistent=False)
+    pump = PullConsumer(nc, SHARE_STREAM, partners.durable(partner.org), batch=1000)
+    await pump.start()
+    got = []
+    try:
+        for _ in range(rounds):
+            if len(got) >= expected:
+                break
+            got += await pump.next_batch(timeout=0.1)
+        got += await pump.next_batch(timeout=0.3)
+        if got:
+            await got[-1].ack_sync()
+    finally:
+        await pump.stop()
+        await nc.close()
+    return [msgspec.json.decode(m.data)["id"] for m in got]
 
 
 @asynccontextmanager
@@ -138,39 +153,95 @@ def every_combination() -> list[CloudEvent | None]:
     return events
 
 
-def test_each_partner_stream_holds_exactly_what_the_policy_grants(nats_url: str) -> None:
+def test_each_partner_receives_exactly_what_the_policy_grants_from_one_stored_copy(nats_url: str) -> None:
     async def scenario() -> None:
         js, log = await platform_streams(nats_url)
         await log.put(*every_combination())
         async with running(nats_url) as dist:
-            await settle(js, {p.stream: len(log.entitled(p)) for p in POLICY})
             for partner in POLICY:
-                assert await held(js, partner.stream) == log.entitled(partner), partner.org
+                assert await receive(nats_url, partner, len(log.entitled(partner))) == log.entitled(partner), \
+                    partner.org
             assert dist.rejected == 1
-            # AMBER to two organisations is one event on two subjects, not one per partner
+            # AMBER to two organisations is one event on two subjects, not one per partner;
+            # and SHARE is the only copy: no stream per partner
             assert len(await held(js, SHARE_STREAM)) < sum(len(log.entitled(p)) for p in POLICY)
+            names = {i.config.name for i in await js.streams_info()}
+            assert not {n for n in names if n.startswith("PARTNER_")}, names
 
             # a partner added late is backfilled from the start of the log, within its policy
             await partners.add(js, LATE)
-            await settle(js, {LATE.stream: len(log.entitled(LATE))})
-            assert await held(js, LATE.stream) == log.entitled(LATE)
             assert log.entitled(LATE), "the late partner is entitled to something"
+            assert await receive(nats_url, LATE, len(log.entitled(LATE))) == log.entitled(LATE)
 
-            # a revoked partner's stream is purged, and nothing more is copied to it
+            # a revoked partner's consumer is gone: nothing more for it; the others go on
             await partners.revoke(js, FBU)
             more = [win("GREEN", None), win("AMBER", ["rmt"])]
+            before = len(log.events)
             await log.put(*more)
-            await settle(js, {RMT.stream: len(log.entitled(RMT))})
-            assert await held(js, FBU.stream) == []
-            assert await held(js, RMT.stream) == log.entitled(RMT)
+            assert await receive(nats_url, RMT, 2) == log.entitled(RMT, after=before)
+            assert await partners.consumer(js, FBU) is None
+            # ... and it stays revoked through the next start's set-up
+            await partners.ensure_partners(js, POLICY)
+            assert await partners.consumer(js, FBU) is None
 
-            # replay from a log position: the stream starts again at the first event there
+            # replay from a log position: the consumer starts again at the first event there
             position = 20
             await partners.replay(js, RMT, position)
-            await settle(js, {RMT.stream: len(log.entitled(RMT, after=position - 1))})
-            assert await held(js, RMT.stream) == log.entitled(RMT, after=position - 1)
+            again = log.entitled(RMT, after=position - 1)
+            assert await receive(nats_url, RMT, len(again)) == again
             states = {s.org: s for s in await partners.states(js, POLICY)}
-            assert not states["fbu"].active and states["rmt"].active
+            assert not states["fbu"].active and states["fbu"].revoked
+            assert states["rmt"].active and states["rmt"].pending == 0 and states["rmt"].acked > 0
+
+            # added again, the revoked partner is backfilled from the start
+            await partners.add(js, FBU)
+            assert await receive(nats_url, FBU, len(log.entitled(FBU))) == log.entitled(FBU)
+
+    asyncio.run(scenario())
+
+
+def old_partner_stream(partner: Partner, sources: bool) -> StreamConfig:
+    """A stream of the first design: ``PARTNER_<ORG>`` sourcing SHARE through the partner's
+    filters (revoked: sourcing nothing)."""
+    return StreamConfig(
+        name="PARTNER_" + partner.org.upper().replace("-", "_"), subjects=[],
+        description=f"What {partner.org} may receive (up to TLP:{partner.max_tlp}), sourced from {SHARE_STREAM}",
+        sources=[StreamSource(name=SHARE_STREAM, subject_transforms=[
+            SubjectTransform(src=f, dest=f) for f in filters(partner)])] if sources else [])
+
+
+def test_an_upgraded_folders_partner_streams_are_removed_and_a_revoked_partner_stays_revoked(nats_url: str) -> None:
+    """A data folder of the first design holds a stream per partner: the RMT's, which had
+    copied three events and whose consumer acknowledged two, and the FBU's, revoked
+    (sourcing nothing). Set-up deletes both; the RMT's new consumer of SHARE resumes with
+    the third event, the FBU gets none."""
+    async def scenario() -> None:
+        nc = await connect(nats_url, "test-admin", persistent=False)
+        js = nc.jetstream()
+        await partners.ensure_share(js)
+        for position in (1, 2, 3):
+            await js.publish("share.all.green.win.recorded.v1", msgspec.json.encode({"id": f"event-{position}"}),
+                             headers={partners.POSITION: str(position)})
+        old = old_partner_stream(RMT, sources=True)
+        await js.add_stream(old)
+        await js.add_stream(old_partner_stream(FBU, sources=False))
+        for _ in range(500):  # the server copies into the old stream asynchronously
+            if (await js.stream_info(old.name)).state.messages == 3:
+                break
+            await asyncio.sleep(0.02)
+        await js.add_consumer(old.name, ConsumerConfig(durable_name="rmt", ack_policy=AckPolicy.EXPLICIT))
+        sub = await js.pull_subscribe_bind(durable="rmt", stream=old.name)
+        for msg in await sub.fetch(2, timeout=5):
+            await msg.ack_sync()
+        await sub.unsubscribe()
+
+        await partners.ensure_partners(js, (RMT, FBU))
+        names = {i.config.name for i in await js.streams_info()}
+        assert not {n for n in names if n.startswith("PARTNER_")}, names
+        states = {s.org: s for s in await partners.states(js, (RMT, FBU))}
+        assert states["rmt"].active and not states["fbu"].active and states["fbu"].revoked
+        await nc.close()
+        assert await receive(nats_url, RMT, 1) == ["event-3"]
 
     asyncio.run(scenario())
 
@@ -211,13 +282,13 @@ def test_a_distributor_killed_mid_run_publishes_nothing_twice(nats_url: str, dyi
         await nc.close()
         await log.put(win("GREEN", None), win("AMBER", ["fbu", "rmt"]))
         async with running(nats_url):
-            await settle(js, {p.stream: len(log.entitled(p)) for p in POLICY})
+            for partner in POLICY:
+                assert await receive(nats_url, partner, len(log.entitled(partner))) == log.entitled(partner), \
+                    partner.org
             share = [(m.headers or {})["Nats-Msg-Id"] for m in
                      [await js.get_msg(SHARE_STREAM, s) for s in
                       range(1, (await js.stream_info(SHARE_STREAM)).state.last_seq + 1)]]
             assert len(share) == len(set(share)), "an event published twice onto SHARE"
-            for partner in POLICY:
-                assert await held(js, partner.stream) == log.entitled(partner), partner.org
             positions = [int((await js.get_msg(SHARE_STREAM, s)).headers[partners.POSITION])
                          for s in range(1, len(share) + 1)]
             assert positions == sorted(positions), "SHARE follows the log's order"

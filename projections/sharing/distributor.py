@@ -1,7 +1,7 @@
 """The distributor: reads ``COALITION`` once and publishes each event once per sharing
-class onto ``SHARE``, which every partner's stream sources with its own subject filters
-(``events.partners``). Python decides each event's classes once; the NATS server copies
-it to the N partners entitled to it.
+class onto ``SHARE``, which every partner reads through its own durable consumer, filtered
+on the server to its policy (``events.partners``). Python decides each event's classes
+once; it is stored once, and the NATS server delivers it to the N partners entitled to it.
 
 **Exactly once, in log order, with ``SHARE`` as the checkpoint.** Every message on
 ``SHARE`` carries the ``COALITION`` sequence of its event (header ``Coalition-Seq``), so

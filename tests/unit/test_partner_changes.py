@@ -1,7 +1,7 @@
 """The forum's record of its partners' subscriptions, in memory: the RMT is confirmed as a
 partner, revoked, then replayed from a log position; each change is one ``partner.changed``
 of the RMT's partnership, attributed to the forum, shared AMBER with the RMT. A re-run of
-the same change on the same stream gets the same Idempotency-Key."""
+the same change leaving the same consumer (or revocation) gets the same Idempotency-Key."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def test_a_position_goes_with_a_replay_only(fields: dict, message: str) -> None:
         body(**fields)
 
 
-def test_the_same_change_on_the_same_stream_has_the_same_key() -> None:
+def test_the_same_change_leaving_the_same_consumer_has_the_same_key() -> None:
     made = "2026-11-25T03:39:21+00:00"
     assert idempotency_key("rmt", "added", None, made) == idempotency_key("rmt", "added", None, made)
     others = {idempotency_key("rmt", "revoked", None, made), idempotency_key("fbu", "added", None, made),

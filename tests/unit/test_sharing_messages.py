@@ -12,7 +12,9 @@ import pytest
 from coalition import natsconf
 from contracts.campaigning import WinRecorded
 from contracts.envelope import CloudEvent, encode_envelope
-from events.partners import POSITION, partner_config
+from nats.js.api import AckPolicy, DeliverPolicy
+
+from events.partners import POSITION, consumer_config
 from events.sharing import Partner, filters
 from projections.sharing.distributor import share
 
@@ -43,18 +45,36 @@ def test_red_goes_only_to_named_people_and_garbage_is_refused() -> None:
         share(2, b"{not json", people=())
 
 
-def test_a_partners_stream_has_one_source_with_its_filters_so_order_is_kept() -> None:
+def test_a_partner_reads_share_through_one_consumer_with_its_filters_so_order_is_kept() -> None:
+    """One consumer of SHARE per partner, named after it, its policy as the consumer's
+    filter_subjects: the server filters and delivers in SHARE's order, nothing is copied."""
     partner = Partner(org="fbu", max_tlp="GREEN")
-    config = partner_config(partner, start=7)
-    assert config.name == "PARTNER_FBU" and not config.subjects
-    [source] = config.sources or []
-    assert source.name == "SHARE" and source.opt_start_seq == 7
-    assert [t.src for t in source.subject_transforms or []] == filters(partner)
+    replayed = consumer_config(partner, start=7)
+    assert replayed.durable_name == replayed.name == "fbu"
+    assert replayed.filter_subjects == filters(partner) == ["share.all.clear.>", "share.all.green.>"]
+    assert (replayed.deliver_policy, replayed.opt_start_seq) == (DeliverPolicy.BY_START_SEQUENCE, 7)
+    assert replayed.ack_policy == AckPolicy.ALL, "in order: acking a batch's last message acks the batch"
+    first = consumer_config(partner)
+    assert (first.deliver_policy, first.opt_start_seq) == (DeliverPolicy.ALL, None), "backfilled from the start"
 
 
 def test_a_partners_user_may_only_fetch_and_ack_through_its_own_consumer() -> None:
     [user] = [u for u in natsconf.users(partners=(Partner(org="rmt"),)) if u.name == "partner-rmt"]
-    assert user.publish == ("$JS.API.CONSUMER.MSG.NEXT.PARTNER_RMT.rmt", "$JS.API.CONSUMER.INFO.PARTNER_RMT.rmt",
-                            "$JS.ACK.PARTNER_RMT.rmt.>", "$JS.ACK.*.*.PARTNER_RMT.rmt.>")
+    assert user.publish == ("$JS.API.CONSUMER.MSG.NEXT.SHARE.rmt", "$JS.API.CONSUMER.INFO.SHARE.rmt",
+                            "$JS.ACK.SHARE.rmt.>", "$JS.ACK.*.*.SHARE.rmt.>")
     assert user.subscribe == ("_INBOX.partner-rmt.>",)
     assert natsconf.password_variable("partner-rmt") == "NATS_PASSWORD_PARTNER_RMT"
+
+
+def test_a_new_partners_user_is_written_into_the_running_servers_configuration() -> None:
+    """``coalition partners add`` rewrites only the users of the embedded server's nats.conf
+    (its ports, store and pid file as the running server has them), then has it reload."""
+    before = (Partner(org="rmt"),)
+    passwords = {user: f"pw-{user}" for user in natsconf.user_names(partners=before)}
+    conf = natsconf.embedded_config(4222, 8222, "/data/nats", passwords, before, pid_file="/data/nats.pid")
+    assert 'pid_file: "/data/nats.pid"' in conf
+    after = (*before, Partner(org="bfawu", max_tlp="GREEN"))
+    rewritten = natsconf.with_authorization(conf, {**passwords, "partner-bfawu": "pw-new"}, after)
+    assert rewritten.split("\nauthorization {")[0] == conf.split("\nauthorization {")[0]
+    assert '"partner-bfawu", password: "pw-new"' in rewritten and "$JS.API.CONSUMER.MSG.NEXT.SHARE.bfawu" in rewritten
+    assert rewritten.count("user:") == conf.count("user:") + 1

@@ -28,7 +28,7 @@ def matches(pattern: str, subj: str) -> bool:
     return len(p) == len(s)
 
 
-def received_through_stream(partner: Partner, tlp: str, audience: list[str] | None) -> bool:
+def received_through_consumer(partner: Partner, tlp: str, audience: list[str] | None) -> bool:
     subjects = [subject(c, "attack.reported") for c in classes(tlp, audience, PEOPLE)]
     return any(matches(f, s) for f in filters(partner) for s in subjects)
 
@@ -40,7 +40,7 @@ AUDIENCES = [None, [], ["rmt"], ["fbu"], ["rmt", "fbu"], ["rmt-jane"], ["forum"]
     ["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED", "PURPLE"], AUDIENCES, PARTNERS)))
 def test_the_servers_filters_and_the_plain_rule_agree(tlp: str, audience: list[str] | None,
                                                       partner: Partner) -> None:
-    assert entitled(partner, tlp, audience, PEOPLE) == received_through_stream(partner, tlp, audience)
+    assert entitled(partner, tlp, audience, PEOPLE) == received_through_consumer(partner, tlp, audience)
 
 
 def test_clear_and_green_reach_every_partner_up_to_its_marking() -> None:
@@ -63,7 +63,7 @@ def test_amber_strict_reaches_the_one_organisation_named_and_not_the_forum() -> 
     assert classes("AMBER+STRICT", ["rmt", "fbu"]) == [], "several organisations: fail closed"
 
 
-def test_red_goes_to_named_people_and_never_to_an_organisations_stream() -> None:
+def test_red_goes_to_named_people_and_never_to_an_organisations_consumer() -> None:
     assert classes("RED", ["rmt-jane", "rmt"], PEOPLE) == ["person.rmt-jane.red"]
     assert not any(entitled(p, "RED", ["rmt-jane", p.org], PEOPLE) for p in PARTNERS)
     assert matches(person_filters("rmt-jane")[0], subject("person.rmt-jane.red", "case.opened"))

@@ -84,19 +84,21 @@ def test_malformed_urls_are_refused(url: str) -> None:
         check_url(url)
 
 
-def test_the_asyncapi_document_has_every_contract_and_each_partners_stream() -> None:
+def test_the_asyncapi_document_has_every_contract_and_each_partner_reading_share_through_its_consumer() -> None:
     partners = (Partner(org="rmt"), Partner(org="fbu", max_tlp="GREEN"))
     doc = document(partners)
     assert doc["asyncapi"] == "3.0.0"
     messages = doc["components"]["messages"]
     assert {m["name"] for m in messages.values()} == {kind_of(c) for c in CONTRACTS}
-    assert set(doc["channels"]) == {"coalition", "PARTNER_RMT", "PARTNER_FBU"}
+    assert set(doc["channels"]) == {"coalition", "share-rmt", "share-fbu"}
     for channel in doc["channels"].values():
         assert set(channel["messages"]) == set(messages)
         params = {p for p in channel["parameters"]}
         assert all("{" + p + "}" in channel["address"] for p in params)
-    fbu = doc["channels"]["PARTNER_FBU"]["parameters"]["class"]["enum"]
-    assert fbu == ["all.clear", "all.green"], "a GREEN partner's stream sources no AMBER"
+    fbu = doc["channels"]["share-fbu"]
+    assert fbu["parameters"]["class"]["enum"] == ["all.clear", "all.green"], "a GREEN partner's consumer has no AMBER"
+    assert "$JS.API.CONSUMER.MSG.NEXT.SHARE.fbu" in fbu["description"], "it reads SHARE through its own consumer"
+    assert "PARTNER_" not in str(doc["channels"]), "no partner has a stream of its own"
     for operation in doc["operations"].values():
         assert operation["action"] == "receive" and operation["channel"]["$ref"].startswith("#/channels/")
     schemas = doc["components"]["schemas"]
