@@ -66,11 +66,11 @@ class PartnershipLog:
             self.history.complete_to(position)
         return self.history
 
-    async def now(self) -> History:
-        """The history complete to the end of the log as it was at most
-        :data:`FRESH_FOR` seconds ago."""
+    async def now(self, fresh_for: float = FRESH_FOR) -> History:
+        """The history complete to the end of the log as it was at most ``fresh_for``
+        seconds ago."""
         loop = asyncio.get_running_loop()
-        if loop.time() - self._checked >= FRESH_FOR:
+        if loop.time() - self._checked >= fresh_for:
             checked = loop.time()
             await self.complete_to(await log_end(self.nc))
             self._checked = checked
