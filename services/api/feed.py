@@ -40,14 +40,16 @@ from events.organisations import Organisation
 from events.partnership import Change, feed_window
 from events.partnership_log import PartnershipLog
 from events.sharing import Partner, entitled
+from projections.board.queries import BoardWatch
 from services.api.partner_access import log_reader, partner_of, partnerships, policy
 from services.auth import KEY_REQUIRED, partner_organisation
 from services.errors import documented
 
 #: Seconds between two ``: keep-alive`` comments of a quiet stream.
 KEEP_ALIVE = 15.0
-#: How often a stream that reached the end of the log looks again (seconds).
-IDLE = 0.05
+#: How often a stream that reached the end of the log looks again (seconds) if the board
+#: does not say sooner that the log moved (it is woken by the board's notifications).
+IDLE = 0.25
 #: The most positions one page looks at, however few of them the caller may see.
 SCAN = 10 * MAX_BATCH
 
@@ -179,6 +181,7 @@ class FeedController(Controller):
     async def stream(self, request: Request, partner: Partner, since: int,
                      hold: float | None) -> AsyncIterator[ServerSentEventMessage]:
         nc, log, people = log_reader(request), partnerships(request), policy()[1]
+        watch: BoardWatch = request.app.state.watch
         loop = asyncio.get_running_loop()
         closes = None if hold is None else loop.time() + hold
         quiet_since = loop.time()
@@ -195,5 +198,5 @@ class FeedController(Controller):
                 quiet_since = loop.time()
                 yield ServerSentEventMessage(comment="keep-alive", data=None)
             if position == since:
-                await asyncio.sleep(IDLE)
+                await watch.wait_beyond(since, IDLE)
             since = position
