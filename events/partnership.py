@@ -119,15 +119,17 @@ class History:
     def __init__(self) -> None:
         self.known = 0
         self._changes: dict[str, list[Change]] = {}
+        self._positions: dict[str, list[int]] = {}
 
     def add(self, change: Change) -> None:
         """Record ``change`` (again: once)."""
         mine = self._changes.setdefault(change.partner, [])
-        positions = [c.position for c in mine]
+        positions = self._positions.setdefault(change.partner, [])
         i = bisect.bisect_left(positions, change.position)
-        if i < len(mine) and mine[i].position == change.position:
+        if i < len(mine) and positions[i] == change.position:
             return
         mine.insert(i, change)
+        positions.insert(i, change.position)
 
     def complete_to(self, position: int) -> None:
         self.known = max(self.known, position)
@@ -137,18 +139,24 @@ class History:
         mine = self._changes.get(partner, [])
         if upto is None:
             return list(mine)
-        return mine[:bisect.bisect_right([c.position for c in mine], upto)]
+        return mine[:bisect.bisect_right(self._positions.get(partner, []), upto)]
 
     def at(self, partner: str, position: int) -> Change | None:
         """The change in force at ``position``: the latest at or before it."""
-        before = self.of(partner, position)
-        return before[-1] if before else None
+        i = bisect.bisect_right(self._positions.get(partner, []), position)
+        return self._changes[partner][i - 1] if i else None
 
     def next_after(self, partner: str, position: int) -> Change | None:
         """``partner``'s first change after ``position``, if one is known."""
         mine = self._changes.get(partner, [])
-        i = bisect.bisect_right([c.position for c in mine], position)
+        i = bisect.bisect_right(self._positions.get(partner, []), position)
         return mine[i] if i < len(mine) else None
+
+    def is_revocation(self, partner: str, position: int) -> bool:
+        """Whether the event at ``position`` is ``partner``'s revocation: never sent to it,
+        even when a replay or a redelivery walks over it again."""
+        change = self.at(partner, position)
+        return change is not None and change.position == position and change.change == "revoked"
 
     def revocation(self, partner: str) -> Change | None:
         """The revocation in force now (as far as known), or None if the partner receives."""

@@ -295,7 +295,7 @@ class Deliverer:
                     if not walk.receiving or walk.position != then.position:
                         attempts, next_attempt = 0, None
                         break  # stopped, or sent elsewhere on the log: read from there
-                if not self.wanted(state, partner, entry):
+                if not self.wanted(state, partner, entry) or history.is_revocation(state.org, entry.position):
                     walk = Walk(entry.position, walk.revoked_at, walk.applied)
                     continue
                 if not await self._deliver(state, entry, walk.position, attempts, next_attempt):

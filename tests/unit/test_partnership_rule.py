@@ -68,6 +68,10 @@ def test_a_replay_from_before_sends_again_from_there_once():
     assert delivered(range(1, 8), [replayed(5, 2)]) == [1, 2, 3, 4, 2, 3, 4, 5, 6, 7]
 
 
+def test_a_replay_back_over_a_revocation_never_sends_the_revocation():
+    assert delivered(range(1, 9), [revoked(4), replayed(6, 2)]) == [1, 2, 3, 2, 3, 5, 6, 7, 8]
+
+
 def test_an_add_while_receiving_changes_nothing():
     assert delivered(range(1, 6), [added(3)]) == [1, 2, 3, 4, 5]
 
@@ -106,3 +110,5 @@ def test_the_history_answers_by_position_and_keeps_each_change_once():
     assert history.next_after("rmt", 4) == added(7)
     assert history.revocation("rmt") is None
     assert history.revocation("fbu") == revoked(5, partner="fbu")
+    assert history.is_revocation("rmt", 4) and not history.is_revocation("rmt", 7)
+    assert not history.is_revocation("rmt", 5)
