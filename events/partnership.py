@@ -23,10 +23,15 @@ A reader applies each change once, when its walk reaches the change's position
 very change does not apply it again); a reader that starts at a position folds the changes
 at or before it without moving (:func:`start`): it asked for what comes after.
 
-For the feed, which a partner reads by position, a partner revoked now is refused
-(``403``): it asks by position anyway, and after a re-add its own position resumes it.
+A revocation itself is never sent, even when a replay or a redelivery walks back over it;
+while a revocation is in force, a redelivery sends nothing either.
 
-Pure: the history is read from the log by ``events.logread.read_subject_after``.
+For the feed, which a partner reads by position (:func:`feed_window`), a partner revoked
+now is refused (``403``); a page stops at a revocation; after a re-add the partner's own
+position resumes it, with what the revocation held back; after a replay from Q, the feed
+gives it what comes from Q on.
+
+Pure: the history is read from the log by ``events.partnership_log``.
 """
 
 from __future__ import annotations
