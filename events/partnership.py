@@ -6,11 +6,11 @@ revoked partner gets nothing more there than over NATS (``events.partners``).
 partner at or before P (none: the partner receives, as the configuration says):
 
 * ``revoked`` at R — nothing after R is delivered, R itself included (the revocation is not
-  sent: the partner's NATS stream is purged at that moment too). A reader that is behind
+  sent: over NATS the partner's consumer is deleted at that moment too). A reader that is behind
   still receives what comes before R: those events were granted when they were published.
 * ``added`` at A after a revocation at R — delivery resumes right after R: the events
-  between the revocation and the re-add are delivered too (the NATS side re-makes the
-  partner's stream from the start of the log within the policy: this is the same backfill),
+  between the revocation and the re-add are delivered too (over NATS, ``add`` makes the
+  partner's consumer from the start of the log within the policy: this is the same backfill),
   and nothing the reader already had is sent again (each event once per ``webhook-id``).
   ``added`` while the partner receives changes nothing.
 * ``replayed`` from Q at A — delivery goes on from Q (the reader's position becomes
