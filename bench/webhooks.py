@@ -5,6 +5,10 @@ receiving does not slow the publishing), and every delivery's delay is measured 
 publisher's ``201`` to the receipt. Nothing may be lost, nothing duplicated (by
 ``webhook-id``). The deliverer is the platform's own (``python -m webhooks``, supervised
 by ``coalition up``), its targets on loopback allowed for the run.
+
+``--idle SECONDS`` measures instead what the deliverer costs when nothing happens: the
+endpoints registered, nothing published, the messages it sends the NATS server (the
+server's own count, ``/connz`` on its monitoring port) and the CPU it uses in that time.
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ import asyncio
 import json
 import multiprocessing
 import os
+import re
 import tempfile
 import time
+import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -126,6 +132,35 @@ async def measure(p: Running, receiver: str, endpoints: int, rate: float, second
             "p99_ms": round(percentile(delays, 99), 1), "max_ms": round(max(delays, default=0), 1)}
 
 
+def _nats_messages_in(p: Running, name: str) -> int:
+    """How many messages the connection called ``name`` has sent the NATS server."""
+    found = re.search(r"^http: 127\.0\.0\.1:(\d+)", (p.data_dir / "nats.conf").read_text(), re.M)
+    assert found is not None, "the embedded NATS server's monitoring port"
+    with urllib.request.urlopen(f"http://127.0.0.1:{found.group(1)}/connz?limit=1024", timeout=10) as resp:
+        connections = json.load(resp)["connections"]
+    return sum(c["in_msgs"] for c in connections if c.get("name") == name)
+
+
+def idle(p: Running, receiver: str, endpoints: int, seconds: float) -> dict[str, object]:
+    """The deliverer's cost while nothing is published, with ``endpoints`` registered."""
+    import httpx
+
+    for i in range(endpoints):
+        org = ["rmt", "fbu", "momentum", "scg", "bfawu", "forum"][i % 6]
+        resp = httpx.post(p.url("forum", "/v1/webhooks"), json={"url": f"{receiver}/ep{i}"}, headers=p.headers(org),
+                          timeout=30)
+        assert resp.status_code == 201, resp.text
+    time.sleep(5.0)  # settled: every worker started and waiting
+    deliverer = p.child("webhooks")
+    messages, cpu = _nats_messages_in(p, "coalition-webhooks"), deliverer.cpu_times()
+    time.sleep(seconds)
+    messages, after = _nats_messages_in(p, "coalition-webhooks") - messages, deliverer.cpu_times()
+    used = (after.user + after.system) - (cpu.user + cpu.system)
+    return {"endpoints": endpoints, "idle_seconds": seconds, "nats_messages": messages,
+            "nats_messages_per_second": round(messages / seconds, 1), "cpu_seconds": round(used, 2),
+            "cpu_share": round(used / seconds, 4)}
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench webhooks", description=__doc__)
     parser.add_argument("--endpoints", type=int, default=20, help="webhook endpoints (default %(default)s)")
@@ -133,6 +168,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seconds", type=float, default=10, help="seconds of publishing (default %(default)s)")
     parser.add_argument("--drain", type=float, default=120, help="seconds to wait for every delivery afterwards")
     parser.add_argument("--quick", action="store_true", help="smoke run: 4 endpoints, 50/s for 2 s")
+    parser.add_argument("--idle", type=float, default=None, metavar="SECONDS",
+                        help="publish nothing: the deliverer's NATS messages and CPU over SECONDS, endpoints registered")
     args = parser.parse_args(argv)
     if args.quick:
         args.endpoints, args.rate, args.seconds = 4, 50, 2
@@ -149,8 +186,11 @@ def main(argv: list[str]) -> int:
         with tempfile.TemporaryDirectory(prefix="coalition-bench-") as tmp:
             p = launch(Path(tmp) / "data")
             try:
-                figures = asyncio.run(measure(p, f"http://127.0.0.1:{port}", args.endpoints, args.rate,
-                                              args.seconds, args.drain))
+                if args.idle is not None:
+                    figures = idle(p, f"http://127.0.0.1:{port}", args.endpoints, args.idle)
+                else:
+                    figures = asyncio.run(measure(p, f"http://127.0.0.1:{port}", args.endpoints, args.rate,
+                                                  args.seconds, args.drain))
             finally:
                 stop(p)
     finally:
@@ -160,6 +200,14 @@ def main(argv: list[str]) -> int:
             else:
                 os.environ[k] = v
         receiver.kill()
+    if args.idle is not None:
+        report("webhooks --idle", [
+            ("endpoints", str(figures["endpoints"]), "registered, nothing published"),
+            ("NATS messages", f"{figures['nats_messages']} ({figures['nats_messages_per_second']}/s)",
+             f"sent by the deliverer in {args.idle:g} s (the server's count)"),
+            ("CPU", f"{figures['cpu_seconds']} s", f"the deliverer's, in {args.idle:g} s"),
+        ], figures)
+        return 0
     report("webhooks", [
         ("endpoints", str(figures["endpoints"]), "each receives every event (all GREEN/CLEAR)"),
         ("published", f"{figures['published']} at {figures['sent_rate']}/s", f"asked {args.rate:g}/s for {args.seconds:g}s"),

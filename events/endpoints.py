@@ -12,6 +12,11 @@ week resumes from its position, however far the log has moved.
 redelivery): the deliverer's own writes are guarded by the generation it read,
 so a worker that has not yet seen a redelivery can never write its old position over it.
 Every such change is announced with ``NOTIFY webhooks, '<endpoint id>'``.
+
+A partner's changes on the log (``events.partnership``) are followed per endpoint:
+``revoked_at`` is the revocation in force (nothing is delivered; the position stays
+there) and ``partnership`` the position of the last ``partner.changed`` the endpoint
+acted on, written with the position they leave it at, in one statement.
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ CREATE TABLE IF NOT EXISTS webhooks.endpoints (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS endpoints_org ON webhooks.endpoints (org);
+ALTER TABLE webhooks.endpoints ADD COLUMN IF NOT EXISTS revoked_at bigint;
+ALTER TABLE webhooks.endpoints ADD COLUMN IF NOT EXISTS partnership bigint NOT NULL DEFAULT 0;
 CREATE TABLE IF NOT EXISTS webhooks.failures (
     endpoint text NOT NULL REFERENCES webhooks.endpoints (id) ON DELETE CASCADE,
     position bigint NOT NULL,
@@ -82,6 +89,9 @@ class Endpoint(msgspec.Struct, frozen=True, kw_only=True):
     rotating_until: datetime | None
     """Until when the secret before the last rotation is still used beside the new one."""
     created_at: datetime
+    revoked_at: int | None = None
+    """The log position of the partner's revocation that stopped deliveries (nothing after
+    it is sent until the partner is added or replayed again), or null."""
 
 
 class Registered(msgspec.Struct, frozen=True, kw_only=True):
@@ -115,10 +125,12 @@ class State(msgspec.Struct, frozen=True, kw_only=True):
     generation: int
     attempts: int
     next_attempt: datetime | None
+    revoked_at: int | None = None
+    partnership: int = 0
 
 
 _COLUMNS = ("id, org, url, types, position, disabled, attempts, next_attempt, last_error, "
-            "CASE WHEN previous_until > now() THEN previous_until END AS rotating_until, created_at")
+            "CASE WHEN previous_until > now() THEN previous_until END AS rotating_until, created_at, revoked_at")
 
 
 async def create(conn: AsyncConnection) -> None:
@@ -215,7 +227,7 @@ async def active(conn: AsyncConnection) -> list[State]:
     """Every endpoint to deliver to, with its valid secrets (newest first)."""
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
-            """SELECT id, org, url, types, position, generation, attempts, next_attempt,
+            """SELECT id, org, url, types, position, generation, attempts, next_attempt, revoked_at, partnership,
                       CASE WHEN previous_until > now() THEN ARRAY[secret, previous_secret] ELSE ARRAY[secret] END
                       AS secrets
                FROM webhooks.endpoints WHERE disabled IS NULL ORDER BY id""")
@@ -260,3 +272,14 @@ async def delivery_failed(conn: AsyncConnection, state: State, position: int, ev
 async def disable(conn: AsyncConnection, state: State, position: int, reason: str) -> None:
     await conn.execute("UPDATE webhooks.endpoints SET disabled = %s, position = GREATEST(position, %s) "
                        "WHERE id = %s AND generation = %s", [reason, position, state.id, state.generation])
+
+
+async def partnership(conn: AsyncConnection, state: State, position: int, revoked_at: int | None,
+                      applied: int) -> None:
+    """The endpoint acted on its partner's change at ``applied``: its position is now
+    ``position`` exactly (a replay may move it back) and ``revoked_at`` the revocation in
+    force; its retries start afresh."""
+    await conn.execute(
+        """UPDATE webhooks.endpoints SET position = %s, revoked_at = %s, partnership = %s, attempts = 0,
+               next_attempt = NULL, last_error = NULL WHERE id = %s AND generation = %s""",
+        [position, revoked_at, applied, state.id, state.generation])

@@ -29,9 +29,10 @@ Page = list[tuple[int, bytes]]
 
 
 async def read_after(nc: NATS, after: int, limit: int = MAX_BATCH, *, timeout: float = 5.0,
-                     stream: str = STREAM) -> Page:
+                     stream: str = STREAM, subject: str | None = None) -> Page:
     """Up to ``limit`` messages of ``stream`` after position ``after``, as (position, bytes),
-    in log order; [] when the log has nothing after it."""
+    in log order; [] when the log has nothing after it. With ``subject``, only the
+    messages on that subject (the server skips the others: ``next_by_subj``)."""
     limit = max(1, min(limit, MAX_BATCH))
     inbox = nc.new_inbox()
     got: Page = []
@@ -53,7 +54,9 @@ async def read_after(nc: NATS, after: int, limit: int = MAX_BATCH, *, timeout: f
 
     sub = await nc.subscribe(inbox, cb=on_msg)
     try:
-        request = {"seq": after + 1, "batch": limit, "max_bytes": MAX_BYTES}
+        request: dict[str, object] = {"seq": after + 1, "batch": limit, "max_bytes": MAX_BYTES}
+        if subject is not None:
+            request["next_by_subj"] = subject
         await nc.publish(f"$JS.API.DIRECT.GET.{stream}", json.dumps(request).encode(), reply=inbox)
         await asyncio.wait_for(done, timeout)
     finally:

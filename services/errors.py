@@ -68,7 +68,8 @@ ANSWERS: dict[int, str] = {
          "the fields at fault); nothing was stored",
     401: "No API key, or an unknown one (send `Authorization: Bearer <key>`)",
     403: "The key's organisation publishes through another service, `org` names another "
-         "organisation, or the person is an observer",
+         "organisation, or the person is an observer; on the partners' feed, the partner's "
+         "subscription is revoked (`extra` names the revocation's `position` and `time`)",
     404: "No such item, or one the caller may not see or act on: both are answered alike",
     409: "The item's state refuses the command (resolved, acknowledged, done or decided already; "
          "blocked; no majority), or it changed concurrently (the command may be sent again)",

@@ -20,6 +20,15 @@ endpoint receives its events in log order:
 Attempts and the time of the next one are written before waiting, so a restarted
 deliverer resumes each endpoint's schedule where it was. Before each connection the
 target's addresses are checked (``events.targets``) by the HTTP client's resolver.
+
+Each walk follows its partner's changes on the log in log order (``events.partnership``
+says what each does): at a revocation the endpoint stops (its state shows ``revoked_at``)
+and waits, sending nothing, for the partner to be added or replayed again; then it
+resumes where the rule says. The change and the position it leaves are written at once,
+before anything more is sent, so a restarted deliverer goes on from the same standing.
+
+Every worker reads from one :class:`webhooks.tail.Tail`; idle, the deliverer waits on
+PostgreSQL notifications (the endpoints' own, and the board's for a new position).
 """
 
 from __future__ import annotations
@@ -41,6 +50,7 @@ from nats.aio.client import Client as NATS
 from contracts.envelope import CONTENT_TYPE
 from events import endpoints as store
 from events.endpoints import State
+from events.partnership import Walk, follow, start
 from events.sharing import Partner, all_people, entitled
 from events.signing import headers as signed
 from events.targets import Network, TargetRefused, check_addresses
@@ -53,6 +63,9 @@ log = logging.getLogger("coalition.webhooks")
 #: besides the notifications.
 FLUSH_EVERY = 0.2
 RELOAD_EVERY = 5.0
+#: The board projection's notification of each position it commits
+#: (``projections.board.projector``): a new position on the log, so the tail looks now.
+BOARD_CHANNEL = "board"
 
 
 class CheckedResolver(AbstractResolver):
@@ -171,9 +184,14 @@ class Deliverer:
             try:
                 async with await psycopg.AsyncConnection.connect(self.database_url, autocommit=True) as conn:
                     await conn.execute(f"LISTEN {store.CHANNEL}")
+                    await conn.execute(f"LISTEN {BOARD_CHANNEL}")
                     self._changed.set()
-                    async for _ in conn.notifies():
-                        self._changed.set()
+                    async for note in conn.notifies():
+                        if note.channel == BOARD_CHANNEL:
+                            if note.payload.isdigit():
+                                self.tail.nudge(int(note.payload))
+                        else:
+                            self._changed.set()
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - PostgreSQL restarting: listen again
@@ -249,22 +267,57 @@ class Deliverer:
         if partner is None:
             await self._write("disable", state, state.position, f"{state.org} is not a partner in the sharing policy")
             return
-        position, attempts = state.position, state.attempts
-        next_attempt = state.next_attempt
+        attempts, next_attempt = state.attempts, state.next_attempt
         key = (state.id, state.generation)
+        walk = Walk(position=state.position, revoked_at=state.revoked_at, applied=state.partnership)
+        while self.tail.end < walk.position:  # registered ahead of this tail: its changes first
+            await self.tail.moved()
+        history = self.tail.partnerships.history
+        folded = start(walk, history.of(state.org, walk.position))
+        if folded != walk:
+            walk = await self._follow(state, walk, folded)
         while True:
-            page = await self.tail.after(position)
-            for entry in page:
-                if not self.wanted(state, partner, entry):
-                    position = entry.position
+            if not walk.receiving:
+                change = history.next_after(state.org, walk.applied)
+                if change is None:
+                    await self.tail.moved(RELOAD_EVERY)
                     continue
-                if not await self._deliver(state, entry, position, attempts, next_attempt):
+                walk = await self._follow(state, walk, follow(walk, change))
+                attempts, next_attempt = 0, None
+                continue
+            page = await self.tail.after(walk.position)
+            change = history.next_after(state.org, walk.applied)
+            for entry in page:
+                if change is not None and entry.position >= change.position:
+                    then = walk
+                    walk = await self._follow(state, walk, follow(walk, change))
+                    change = history.next_after(state.org, walk.applied)
+                    if not walk.receiving or walk.position != then.position:
+                        attempts, next_attempt = 0, None
+                        break  # stopped, or sent elsewhere on the log: read from there
+                if not self.wanted(state, partner, entry) or history.is_revocation(state.org, entry.position):
+                    walk = Walk(entry.position, walk.revoked_at, walk.applied)
+                    continue
+                if not await self._deliver(state, entry, walk.position, attempts, next_attempt):
                     return  # disabled
                 attempts, next_attempt = 0, None
-                position = entry.position
-                self.delivered[key] = position
-            if page and self.delivered.get(key) != position:
-                self.delivered[key] = position  # passed over events the partner does not get
+                walk = Walk(entry.position, walk.revoked_at, walk.applied)
+                self.delivered[key] = walk.position
+            else:
+                if page and self.delivered.get(key) != walk.position:
+                    self.delivered[key] = walk.position  # passed over events the partner does not get
+
+    async def _follow(self, state: State, before: Walk, after: Walk) -> Walk:
+        """Record the endpoint's new standing towards its partner (from ``before``), before
+        anything more is sent."""
+        if after.revoked_at is not None and before.revoked_at is None:
+            log.info("%s: %s revoked at log position %d: deliveries stop there", state.id, state.org,
+                     after.revoked_at)
+        elif after.revoked_at is None and before.revoked_at is not None:
+            log.info("%s: %s receives again (change at %d): from position %d", state.id, state.org, after.applied,
+                     after.position)
+        await self._write("partnership", state, after.position, after.revoked_at, after.applied)
+        return after
 
     async def _deliver(self, state: State, entry: Entry, position: int, attempts: int,
                        next_attempt: datetime | None) -> bool:
