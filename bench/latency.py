@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import time
 
 import aiohttp
@@ -170,7 +171,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seconds", type=float, default=10, help="duration of each run (default %(default)s)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="smoke run: 100/s for 2 s, one run")
+    parser.add_argument("--without-partners", action="store_true",
+                        help="run the platform without the partners' distributor and webhook deliverer "
+                             "(COALITION_PARTNER_FANOUT=off), to see what their fan-out costs")
     args = parser.parse_args(argv)
+    if args.without_partners:
+        os.environ["COALITION_PARTNER_FANOUT"] = "off"
     if args.quick:
         args.rate, args.seconds, args.runs = 100, 2, 1
     runs, sse_runs, stock_runs, lost, sse_lost = [], [], [], 0, 0
@@ -192,7 +198,7 @@ def main(argv: list[str]) -> int:
     s99 = median([percentile(r, 99) for r in stock_runs])
     e50, e95, e99 = (median([percentile(r, q) for r in sse_runs]) for q in (50, 95, 99))
     figures = {
-        "rate": args.rate, "seconds": args.seconds, "runs": args.runs, "not_seen": lost,
+        "partner_fanout": not args.without_partners, "rate": args.rate, "seconds": args.seconds, "runs": args.runs, "not_seen": lost,
         "p50_ms": round(p50, 2), "p95_ms": round(p95, 2), "p99_ms": round(p99, 2),
         "each_run_p99_ms": [round(percentile(r, 99), 2) for r in runs],
         "stock_poll_p50_ms": round(median([percentile(r, 50) for r in stock_runs]), 2),
