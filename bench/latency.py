@@ -181,6 +181,7 @@ def main(argv: list[str]) -> int:
         args.rate, args.seconds, args.runs = 100, 2, 1
     runs, sse_runs, stock_runs, lost, sse_lost = [], [], [], 0, 0
     stage_runs: list[dict[str, dict[str, float | int]]] = []
+    slowest: list[list[tuple[int, float]]] = []
     with platform() as p:
         asyncio.run(measure(p, min(args.rate, 200), 1, True))  # warm-up
         asyncio.run(measure(p, min(args.rate, 200), 1, False, sse=True))
@@ -191,6 +192,7 @@ def main(argv: list[str]) -> int:
             trails: list[stages.Trail] = []
             lat = asyncio.run(measure(p, args.rate, args.seconds, False, sse=True, trails=trails))
             stage_runs.append(stages.table(trails))
+            slowest.append(stages.slowest_batches(trails))
             sse_lost += int(args.rate * args.seconds) - len(lat)
             sse_runs.append(lat)
             stock_runs.append(asyncio.run(measure(p, args.rate, min(args.seconds, 5), False)))
@@ -206,8 +208,11 @@ def main(argv: list[str]) -> int:
         "sse_p50_ms": round(e50, 2), "sse_p95_ms": round(e95, 2), "sse_p99_ms": round(e99, 2),
         "sse_each_run_p99_ms": [round(percentile(r, 99), 2) for r in sse_runs], "sse_not_seen": sse_lost,
         "stages": stage_figures(stage_runs),
+        "slowest_projection_batches_each_run": slowest,  # (position reached, ms taken → written)
     }
     print_stages(figures["stages"], args.rate)
+    for run, batches in enumerate(slowest, start=1):
+        Console().print(f"run {run}: slowest projection batches (position reached, ms taken → written): {batches}")
     report("latency", [
         ("p50 201 → on the board", f"{p50:.1f} ms", f"median over {args.runs} runs at {args.rate:g}/s for {args.seconds:g}s"),
         ("p95", f"{p95:.1f} ms", ""),

@@ -153,9 +153,20 @@ def from_the_feed(trail: Trail, read: int, stages: dict) -> None:
         return
     for batch in sorted(stages.get("batches") or [], key=lambda b: b[0]):
         if batch[0] >= position:
+            trail.at["batch"] = int(batch[0])
             for name, value in zip(("arrived", "taken", "written", "woken"), batch[1:], strict=False):
                 trail.at[name] = int(value)
             return
+
+
+def slowest_batches(trails: list[Trail], top: int = 3) -> list[tuple[int, float]]:
+    """The projection's slowest batches (taken → written), as (the position it reached, ms):
+    a batch that also wrote a snapshot of the board, say, holds every event behind it."""
+    batches: dict[int, float] = {}
+    for t in trails:
+        if "taken" in t.at and "written" in t.at and "batch" in t.at:
+            batches[t.at["batch"]] = round((t.at["written"] - t.at["taken"]) / 1e6, 2)
+    return sorted(batches.items(), key=lambda b: -b[1])[:top]
 
 
 def table(trails: list[Trail]) -> dict[str, dict[str, float | int]]:
