@@ -189,7 +189,11 @@ class Platform:
         pids = {c.name: c.proc.pid for c in self.children if c.proc is not None}
         if self.engines is not None:
             pids.update(self.engines.pids())
-        (self.data_dir / "pids.json").write_text(json.dumps(pids, indent=2) + "\n")
+        # written aside and renamed: a reader (a test killing an engine, say) never sees
+        # the file empty while it is rewritten after a restart
+        aside = self.data_dir / "pids.json.new"
+        aside.write_text(json.dumps(pids, indent=2) + "\n")
+        os.replace(aside, self.data_dir / "pids.json")
 
     def stop(self) -> None:
         self.stopping.set()
