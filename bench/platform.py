@@ -92,7 +92,10 @@ async def watch_board(s: aiohttp.ClientSession, p: Running, seen: dict[str, floa
     """Long-poll ``GET /api/board?since=…&wait=…``, noting when each item is first visible."""
     position = since
     while not stop_when.is_set():
-        async with s.get(p.url("forum", "/api/board"), params={"since": position or 0, "wait": 2}) as resp:
+        # the largest page: one the watcher did not read to the end would move it past items
+        # it never saw (a projection batch after a stall can hold more than the default 500)
+        async with s.get(p.url("forum", "/api/board"), params={"since": position or 0, "wait": 2,
+                                                                "limit": 5000}) as resp:
             board = await resp.json()
         now = time.perf_counter()
         for item in board["items"]:

@@ -28,7 +28,7 @@ from coalition.engines import ADMIN, Engines, free_port
 from coalition.roles import BOARD, ROLES, WEBHOOKS, role_url
 from coalition.setup import prepare
 from events.organisations import load_coordinators, load_organisations
-from events.settings import SERVICES, api_keys, default_port, session_secret
+from events.settings import SERVICES, api_keys, default_port, partner_fanout, session_secret
 from events.sharing import load_partners
 from events.stream import without_password
 from projections.board.__main__ import run as run_board
@@ -83,14 +83,15 @@ class Platform:
                          COALITION_NATS_URL=self.engines.nats_url_for(natsconf.BOARD))
         self.children.append(Child("board", run_board, [sys.executable, "-m", "projections.board"], board_env,
                                    self.data_dir / "logs" / "board.log", spawn=self.spawn))
-        distributor_env = dict(base, COALITION_NATS_URL=self.engines.nats_url_for(natsconf.DISTRIBUTOR))
-        del distributor_env["COALITION_DATABASE_URL"]  # it reads and writes NATS only
-        self.children.append(Child("distributor", run_distributor, [sys.executable, "-m", "projections.sharing"],
-                                   distributor_env, self.data_dir / "logs" / "distributor.log", spawn=self.spawn))
-        webhooks_env = dict(base, COALITION_DATABASE_URL=role_url(db_url, WEBHOOKS, pg[WEBHOOKS]),
-                            COALITION_NATS_URL=self.engines.nats_url_for(natsconf.WEBHOOKS))
-        self.children.append(Child("webhooks", run_webhooks, [sys.executable, "-m", "webhooks"], webhooks_env,
-                                   self.data_dir / "logs" / "webhooks.log", spawn=self.spawn))
+        if partner_fanout():  # off only for a benchmark of the rest (COALITION_PARTNER_FANOUT)
+            distributor_env = dict(base, COALITION_NATS_URL=self.engines.nats_url_for(natsconf.DISTRIBUTOR))
+            del distributor_env["COALITION_DATABASE_URL"]  # it reads and writes NATS only
+            self.children.append(Child("distributor", run_distributor, [sys.executable, "-m", "projections.sharing"],
+                                       distributor_env, self.data_dir / "logs" / "distributor.log", spawn=self.spawn))
+            webhooks_env = dict(base, COALITION_DATABASE_URL=role_url(db_url, WEBHOOKS, pg[WEBHOOKS]),
+                                COALITION_NATS_URL=self.engines.nats_url_for(natsconf.WEBHOOKS))
+            self.children.append(Child("webhooks", run_webhooks, [sys.executable, "-m", "webhooks"], webhooks_env,
+                                       self.data_dir / "logs" / "webhooks.log", spawn=self.spawn))
         for child in self.children:
             child.start()
         self._write_pids()
@@ -188,7 +189,11 @@ class Platform:
         pids = {c.name: c.proc.pid for c in self.children if c.proc is not None}
         if self.engines is not None:
             pids.update(self.engines.pids())
-        (self.data_dir / "pids.json").write_text(json.dumps(pids, indent=2) + "\n")
+        # written aside and renamed: a reader (a test killing an engine, say) never sees
+        # the file empty while it is rewritten after a restart
+        aside = self.data_dir / "pids.json.new"
+        aside.write_text(json.dumps(pids, indent=2) + "\n")
+        os.replace(aside, self.data_dir / "pids.json")
 
     def stop(self) -> None:
         self.stopping.set()

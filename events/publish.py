@@ -25,6 +25,7 @@ from nats.js.errors import APIError, NotFoundError
 
 from contracts.envelope import CONTENT_TYPE, CloudEvent, encode_envelope
 from events.stream import log_stream, subject_filter
+from events.trace import HEADER as TRACE
 
 ERR_WRONG_LAST_SEQUENCE = 10071
 
@@ -49,15 +50,18 @@ class Message:
 
 
 def message(service: str, notification_id: int, subject: str, envelope: CloudEvent,
-            payload: bytes | None = None) -> Message:
+            payload: bytes | None = None, trace: str | None = None) -> Message:
     """The message for a service's stored event ``notification_id``, already translated
-    (and already encoded, if ``payload`` is given)."""
+    (and already encoded, if ``payload`` is given); ``trace``: its stage times so far
+    (``events.trace``), in the ``Coalition-Trace`` header."""
     headers = {
         "Nats-Msg-Id": f"{service}:{notification_id}",
         "Content-Type": CONTENT_TYPE,
         "Ce-Type": envelope.type,
         "Ce-Tlp": envelope.tlp,
     }
+    if trace:
+        headers[TRACE] = trace
     return Message(notification_id, subject, encode_envelope(envelope) if payload is None else payload, headers)
 
 

@@ -22,6 +22,8 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
+from events import trace
+
 Handler = Callable[[Msg], Awaitable[None]]
 
 
@@ -67,6 +69,10 @@ class PullConsumer:
         self._watchdog: asyncio.Task[None] | None = None
         self._buffer: list[Msg] = []
         self._arrived = asyncio.Event()
+        self._first_arrived = 0
+        self.arrived = 0
+        """when the first message of the batch :meth:`next_batch` last returned arrived
+        (``events.trace``): how long it waited for its reader is a stage of its latency"""
 
     async def start(self) -> None:
         self.sub = await self.nc.subscribe(self.nc.new_inbox(), cb=self._on_msg,
@@ -91,6 +97,7 @@ class PullConsumer:
                 return []
         out, self._buffer = self._buffer, []
         self._arrived.clear()
+        self.arrived = self._first_arrived
         return out
 
     async def _pull(self) -> None:
@@ -110,6 +117,8 @@ class PullConsumer:
             if self.on_message is not None:
                 await self.on_message(msg)
             else:
+                if not self._buffer:
+                    self._first_arrived = trace.now()
                 self._buffer.append(msg)
                 self._arrived.set()
         elif status == "100":

@@ -48,6 +48,9 @@ ENVIRONMENT = {
     "COALITION_WEBHOOK_ALLOW_NETWORKS": "comma-separated networks (CIDR) webhook targets may be on although they "
                                         "are not public, e.g. 127.0.0.0/8,::1/128 (default none: private, "
                                         "link-local and loopback targets are refused)",
+    "COALITION_PARTNER_FANOUT": "`off`: `coalition up` starts neither the partners' distributor nor the webhook "
+                                "deliverer (for benchmarks that measure the platform without the partners' fan-out; "
+                                "default `on`)",
 }
 
 SERVICES = ("forum", "momentum", "scg", "unions")
@@ -186,6 +189,15 @@ def batch_max_commands() -> int:
     and all are committed, before the batch is answered, so the batch holds its connection
     (and its client waits) for all of them."""
     return _number("COALITION_BATCH_MAX_COMMANDS", "500", int, 1, 10_000, "a whole number")
+
+
+def partner_fanout() -> bool:
+    """Whether ``coalition up`` runs the partners' distributor and webhook deliverer: off
+    only for a benchmark that measures the rest of the platform without them."""
+    value = (env("COALITION_PARTNER_FANOUT", "on") or "on").strip().lower()
+    if value not in ("on", "off"):
+        raise RuntimeError(f"COALITION_PARTNER_FANOUT must be on or off, not {value!r}")
+    return value == "on"
 
 
 def data_dir() -> Path:

@@ -13,8 +13,10 @@ from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template import TemplateConfig
+from litestar.types import ASGIApp, Receive, Scope, Send
 from psycopg_pool import AsyncConnectionPool
 
+from events import trace
 from events.recorder import RECONNECT_WITHIN
 from events.settings import auth_failures_per_minute, database_url, nats_url
 from events.stream import connect
@@ -41,6 +43,17 @@ POOL_TIMEOUT = 1.0
 @get("/health", include_in_schema=False, sync_to_thread=False)
 def health() -> dict[str, str]:
     return {"status": "ok"}
+
+
+def stamp_received(app: ASGIApp) -> ASGIApp:
+    """Notes when each request reached the service (``events.trace.RECEIVED``), the first
+    of a command's stage times; the group committer hands it on with the events."""
+
+    async def received(scope: Scope, receive: Receive, send: Send) -> None:
+        trace.RECEIVED.set(trace.now())
+        await app(scope, receive, send)
+
+    return received
 
 
 def create_app(service: Service, db_url: str | None = None, nats: str | None = None) -> Litestar:
@@ -92,7 +105,9 @@ def create_app(service: Service, db_url: str | None = None, nats: str | None = N
             await nc.drain()
             application.close()
 
+    options = service.app_options() if service.app_options else {}
     return Litestar(
+        middleware=[stamp_received, *options.pop("middleware", [])],
         route_handlers=[*service.controllers, *batch_routes(service), health],
         lifespan=[lifespan],
         state=State({"failed_authentications": FailedAuthentications(auth_failures_per_minute())}),
@@ -106,5 +121,5 @@ def create_app(service: Service, db_url: str | None = None, nats: str | None = N
         template_config=TemplateConfig(directory=Path(__file__).parent / "templates", engine=JinjaTemplateEngine),
         logging_config=None,  # events.logs configures the process
         debug=False,
-        **(service.app_options() if service.app_options else {}),
+        **options,
     )

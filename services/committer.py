@@ -23,19 +23,26 @@ from typing import Any
 from eventsourcing.application import Application
 from eventsourcing.persistence import InterfaceError, OperationalError, Recording
 
+from events import trace
+
 log = logging.getLogger("coalition.committer")
 
 MAX_BATCH = 1000
 
 Done = Callable[[BaseException | None], None]
-Queued = tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...], Done]
+Queued = tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...], Done, int]
 """A command's events, what ``check`` made of them (one each, or none), the answers to
-record with them (idempotency), and its waiter."""
+record with them (idempotency), its waiter, and when its request was received
+(``events.trace``; 0 outside a request)."""
+Committed = Callable[[list[Recording], list[Any], list[int], int], None]
+"""``on_commit(recordings, checked, received, committed)``: what a commit saved, what the
+check made of it (or []), when each recording's request was received (one each), and when
+the commit returned (``events.trace`` times)."""
 
 
 class GroupCommitter:
     def __init__(self, app: Application,
-                 on_commit: Callable[[list[Recording], list[Any]], None] | None = None,
+                 on_commit: Committed | None = None,
                  check: Callable[[tuple[Any, ...]], list[Any]] | None = None) -> None:
         """``check(events)`` may refuse a command's events (by raising) before they are
         queued; what it returns for each event is handed to ``on_commit`` beside the
@@ -72,7 +79,7 @@ class GroupCommitter:
 
             loop.call_soon_threadsafe(settle)
 
-        self._queue.put((*self._events(aggregates), answers, resolve))
+        self._queue.put((*self._events(aggregates), answers, resolve, trace.RECEIVED.get()))
         await done
 
     async def commit_each(self, commands: list[tuple[tuple[Any, ...], tuple[Any, ...]]]) -> list[BaseException | None]:
@@ -86,6 +93,7 @@ class GroupCommitter:
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
         left = [0]
+        received = trace.RECEIVED.get()
 
         def settle() -> None:
             if not done.done():
@@ -102,7 +110,7 @@ class GroupCommitter:
 
         for index, (aggregates, answers) in enumerate(commands):
             try:
-                queued.append((*self._events(aggregates), answers, resolver(index)))
+                queued.append((*self._events(aggregates), answers, resolver(index), received))
             except Exception as exc:  # noqa: BLE001 - this command's refusal, handed back
                 outcomes[index] = exc
         left[0] = len(queued)
@@ -123,7 +131,7 @@ class GroupCommitter:
             else:
                 done.set_exception(exc)
 
-        self._queue.put((*self._events(aggregates), (), resolve))
+        self._queue.put((*self._events(aggregates), (), resolve, trace.RECEIVED.get()))
         done.result()
 
     def close(self) -> None:
@@ -153,27 +161,33 @@ class GroupCommitter:
     def _commit(self, batch: list[Queued]) -> None:
         recordings: list[Recording] = []
         checked: list[Any] = []
+        received: list[int] = []
+        committed = 0
         try:
-            recordings = self._save((e for events, _, _, _ in batch for e in events),
-                                    [a for _, _, answers, _ in batch for a in answers])
-            checked = [c for _, made, _, _ in batch for c in made]
+            recordings = self._save((e for events, _, _, _, _ in batch for e in events),
+                                    [a for _, _, answers, _, _ in batch for a in answers])
+            checked = [c for _, made, _, _, _ in batch for c in made]
+            received = [at for events, _, _, _, at in batch for _ in events]
         except (OperationalError, InterfaceError) as exc:
             # PostgreSQL is unreachable: every command fails alike, at once (a 503), rather
             # than each waiting out the pool's timeout again alone
             log.warning("group commit of %d commands failed: %s", len(batch), exc)
-            for _, _, _, done in batch:
+            for _, _, _, done, _ in batch:
                 done(exc)
         except Exception:  # noqa: BLE001 - isolate the failing command below
-            for events, made, answers, done in batch:
+            for events, made, answers, done, at in batch:
                 try:
                     recordings += self._save(events, list(answers))
                 except Exception as exc:  # noqa: BLE001 - handed to the waiting request
                     done(exc)
                 else:
                     checked += made
+                    received += [at] * len(events)
                     done(None)
         else:
-            for _, _, _, done in batch:
+            committed = trace.now()
+            for _, _, _, done, _ in batch:
                 done(None)
         if self._on_commit is not None:
-            self._on_commit(recordings, checked if len(checked) == len(recordings) else [])
+            self._on_commit(recordings, checked if len(checked) == len(recordings) else [],
+                            received if len(received) == len(recordings) else [], committed or trace.now())

@@ -29,6 +29,7 @@ from nats.aio.client import Client as NATS
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.errors import APIError
 
+from events import trace
 from events.publish import Message, OrderedPublisher, Position, message
 from services.translator import Prepared, translate
 
@@ -37,9 +38,10 @@ log = logging.getLogger("coalition.relay")
 BATCH = 500
 HANDED_LIMIT = 100_000
 
-Handed = tuple[int, Any, Prepared | None]
-"""A committed event handed over: its notification id, the domain event, and the event as
-the committer's check already translated it (None: translate it here)."""
+Handed = tuple[int, Any, Prepared | None, int, int]
+"""A committed event handed over: its notification id, the domain event, the event as
+the committer's check already translated it (None: translate it here), and when its
+request was received and its commit returned (``events.trace``; 0 if not known)."""
 REPORT_EVERY = 60.0
 """Seconds between two reports of a relay that keeps failing."""
 
@@ -93,19 +95,23 @@ class Relay:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.trouble = Trouble(service)
 
-    def wake(self, recordings: list[Recording] | None = None, prepared: list[Prepared] | None = None) -> None:
+    def wake(self, recordings: list[Recording] | None = None, prepared: list[Prepared] | None = None,
+             received: list[int] | None = None, committed: int = 0) -> None:
         """Thread-safe: new events were committed (and here they are, if the caller has them).
 
         Handing over the committed events spares the relay reading them back from
         PostgreSQL; it still reads the store whenever what it was handed does not follow
         on exactly from where the stream ends (a gap, a restart). With ``prepared`` (the
         events as the committer's check translated and encoded them, one per recording), it
-        does not translate them again."""
+        does not translate them again. ``received`` (one per recording) and ``committed``
+        are the stage times the messages carry (``events.trace``)."""
         if self._loop is None:
             return
         recordings = recordings or []
         ready: list[Prepared | None] = list(prepared) if prepared else [None] * len(recordings)
-        handed = [(r.notification.id, r.domain_event, p) for r, p in zip(recordings, ready, strict=True)]
+        times = received or [0] * len(recordings)
+        handed = [(r.notification.id, r.domain_event, p, at, committed)
+                  for r, p, at in zip(recordings, ready, times, strict=True)]
         self._loop.call_soon_threadsafe(self._hand_over, handed)
 
     def _hand_over(self, handed: list[Handed]) -> None:
@@ -160,15 +166,17 @@ class Relay:
             log.info("relay %s: resuming after notification %d (stream seq %d)",
                      self.service, self.position.notification_id, self.position.stream_seq)
             checked = asyncio.get_running_loop().time()
+            look = True  # in the store: at first, after trouble, and after a quiet wait
             while not stop.is_set():
                 # Cleared before looking, so a commit made while we look is not missed.
                 self._wake.clear()
                 try:
-                    moved = await self.step()
+                    moved = await self.step(look)
                 except (NatsTimeout, asyncio.TimeoutError, APIError) as exc:
                     self.trouble.failed(f"cannot publish after notification {self.position.notification_id} "
                                         f"({exc}); re-reading the stream and retrying", exc)
                     await self._recover(stop, 0.2)
+                    look = True
                     continue
                 except Exception as exc:  # noqa: BLE001
                     # A bug (an event with no contract, say): never skip it, which would
@@ -176,12 +184,17 @@ class Relay:
                     self.trouble.failed(f"cannot publish after notification {self.position.notification_id}; "
                                         "retrying", exc)
                     await self._recover(stop, 2.0)
+                    look = True
                     continue
                 self.trouble.over()  # the store was read and the stream took what there was
-                if not moved:
+                look = False
+                if not moved or not self._handed:
                     waiter = asyncio.ensure_future(self._wake.wait())
                     stopper = asyncio.ensure_future(stop.wait())
                     await asyncio.wait({waiter, stopper}, timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
+                    # Quiet for half a second: look in the store, for what no commit of this
+                    # process handed over (another process's, a hand-over dropped when far behind).
+                    look = not waiter.done()
                     waiter.cancel()
                     stopper.cancel()
                 if asyncio.get_running_loop().time() - checked > 1.0:
@@ -196,27 +209,36 @@ class Relay:
         except Exception as exc:  # noqa: BLE001 - NATS may be restarting; try again next round
             self.trouble.failed("cannot read the stream's position; retrying", exc)
 
-    async def step(self) -> bool:
-        """Publish the next batch of stored events; False when there was none."""
+    async def step(self, look: bool = True) -> bool:
+        """Publish the next batch of stored events; False when there was none.
+
+        The events handed over by the committer are published as they are; the store is
+        read only when they do not follow on from the stream (a gap) or when ``look``.
+        Reading it after every batch, to find it mostly empty, cost a query per batch and
+        raced the next hand-over (a commit that returned during the query was published
+        from the store, its stage times lost)."""
         events = self._from_handed()
-        if not events:
+        if not events and (look or self._handed):
             notifications = await asyncio.to_thread(
                 self.application.recorder.select_notifications,
                 self.position.notification_id, BATCH, inclusive_of_start=False,
             )
-            events = [(n.id, self.application.mapper.to_domain_event(n), None) for n in notifications]
+            events = [(n.id, self.application.mapper.to_domain_event(n), None, 0, 0) for n in notifications]
         if not events:
             return False
-        batch = [relay_message(self.service, nid, event) if ready is None
-                 else message(self.service, nid, *ready) for nid, event, ready in events]
+        relayed = trace.now()
+        batch = [relay_message(self.service, nid, event, trace.header(received, committed, relayed))
+                 if ready is None else message(self.service, nid, *ready, trace=trace.header(received, committed, relayed))
+                 for nid, event, ready, received, committed in events]
         self.position = await self.publisher.publish(self.position, batch)
         return True
 
 
-def relay_message(service: str, notification_id: int, domain_event: Any) -> Message:
-    """A stored domain event of ``service`` as its message on the shared log."""
+def relay_message(service: str, notification_id: int, domain_event: Any, stages: str | None = None) -> Message:
+    """A stored domain event of ``service`` as its message on the shared log (``stages``:
+    its ``events.trace`` header)."""
     subject, envelope = translate(service, domain_event)
-    return message(service, notification_id, subject, envelope)
+    return message(service, notification_id, subject, envelope, trace=stages)
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

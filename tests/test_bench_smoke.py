@@ -26,6 +26,12 @@ def test_a_benchmark_prints_its_figures(name: str) -> None:
         assert "ratio" in figures
     elif name == "latency":
         assert figures["not_seen"] == 0 and figures["p99_ms"] > 0
+        # the stage table: every stage measured (for a command the relay took from its
+        # store, or whose batch the feed showed before its notification came, a few are
+        # unknown), and the headline for every command
+        stages = figures["stages"]
+        assert all(row["n"] > 0 for row in stages.values()), stages
+        assert stages["201 → read from the SSE feed (the headline)"]["n"] == figures["rate"] * figures["seconds"]
     elif name == "webhooks":
         assert figures["lost"] == 0 and figures["duplicated"] == 0 and figures["p99_ms"] > 0
         assert figures["delivered"] == figures["expected"] > 0

@@ -20,21 +20,23 @@ async def read_board(conn: AsyncConnection, viewer: str | None = None, since: in
     """The board as ``viewer`` may see it now; with ``since``, only items changed after that
     position. By default every item, archive included, unpaged; see ``views.assemble``
     for ``archive``, ``limit``, ``cursor`` and ``offset``."""
-    async with conn.cursor(row_factory=dict_row) as cur:
-        # One snapshot for items and position: the board never shows a torn state.
-        async with conn.transaction():
-            await cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            await cur.execute(POSITION)
-            row = await cur.fetchone()
-            await cur.execute("SELECT * FROM board.items WHERE updated_seq > %s", [since])
-            items = await cur.fetchall()
-            await cur.execute("SELECT item, done, due FROM board.tasks WHERE NOT done")
-            tasks = await cur.fetchall()
-            await cur.execute("SELECT * FROM board.decisions")
-            decisions = await cur.fetchall()
-            await cur.execute("SELECT * FROM board.decision_positions")
-            positions = await cur.fetchall()
-            now = (await (await conn.execute("SELECT now()")).fetchone())[0]  # type: ignore[index]
+    # One snapshot for items and position: the board never shows a torn state. The
+    # statements go in one pipeline, so the read waits for PostgreSQL once, not once per
+    # statement (the live feed reads the board after every batch the projection applies).
+    async with conn.pipeline(), conn.transaction():
+        await conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        reads = [conn.cursor(row_factory=dict_row) for _ in range(5)]
+        await reads[0].execute(POSITION)
+        await reads[1].execute("SELECT * FROM board.items WHERE updated_seq > %s", [since])
+        await reads[2].execute("SELECT item, done, due FROM board.tasks WHERE NOT done")
+        await reads[3].execute("SELECT * FROM board.decisions")
+        await reads[4].execute("SELECT * FROM board.decision_positions")
+        clock = await conn.execute("SELECT now()")
+        row = await reads[0].fetchone()
+        items, tasks, decisions, positions = [await cur.fetchall() for cur in reads[1:]]
+        now = (await clock.fetchone())[0]  # type: ignore[index]
+        for cur in reads:
+            await cur.close()
     return assemble(int(row["seq"]) if row else 0, items, tasks, decisions, positions, viewer, now=now,
                     archive=archive, archive_after=archive_after or archive_after_days(), since=since,
                     limit=limit, cursor=cursor, offset=offset)

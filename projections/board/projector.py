@@ -23,6 +23,7 @@ from nats.aio.client import Client as NATS
 from nats.js.errors import NotFoundError
 
 from contracts import decode_envelope
+from events import trace
 from events.pull import PullConsumer, log_consumer, stream_seq
 from events.replay import Batch
 from events.settings import STREAM
@@ -42,8 +43,11 @@ FETCH = 1000
 
 
 def apply_batch(conn: psycopg.Connection, received: Received, target: str = schema.SCHEMA,
-                history: History | None = None) -> int:
-    """Apply what is new in ``received`` in one transaction; returns the position reached."""
+                history: History | None = None, stages: tuple[int, int] | None = None) -> int:
+    """Apply what is new in ``received`` in one transaction; returns the position reached.
+
+    ``stages``: when the batch arrived and was taken (``events.trace``); the ``board``
+    NOTIFY carries them, with the moment its rows were written, to the readers it wakes."""
     try:
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", [BOARD_LOCK])
@@ -52,7 +56,8 @@ def apply_batch(conn: psycopg.Connection, received: Received, target: str = sche
             if not fresh:
                 return reached
             apply_received(conn, fresh, target, history)
-            conn.execute("SELECT pg_notify('board', %s)", [str(fresh[-1][0])])
+            note = str(fresh[-1][0]) if stages is None else trace.note(fresh[-1][0], *stages, trace.now())
+            conn.execute("SELECT pg_notify('board', %s)", [note])
             return fresh[-1][0]
     except BaseException:
         if history is not None:
@@ -161,10 +166,11 @@ class BoardProjector:
                 msgs = await pump.next_batch(timeout=2.0)
                 if not msgs:
                     continue
+                stages = (pump.arrived, trace.now())
                 received = [(stream_seq(m), m.data) for m in msgs]
                 try:
                     self.position = await asyncio.to_thread(apply_batch, conn, received, schema.SCHEMA,
-                                                          self.history)
+                                                          self.history, stages)
                 except psycopg.Error:
                     # the database, not an event (those are quarantined): try again once it is back
                     log.exception("board: could not apply up to stream seq %d; resubscribing", received[-1][0])

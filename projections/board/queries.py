@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
+from events import trace
 from events.policy import can_see
 from projections.board.audit import (
     BOARD_FIELDS,
@@ -86,16 +88,30 @@ async def find_item(conn: AsyncConnection, item_id: str) -> dict[str, Any] | Non
         return await cur.fetchone()
 
 
+#: the projection's batches whose stage times a watch keeps (a feed looks back a few)
+STAGES_KEPT = 1024
+
+
 class BoardWatch:
     """Wakes readers when the board moves: LISTEN on the projection's ``board``
     notifications, sent in the transaction that applies a batch, so a notification
-    arrives only once the rows are committed and readable."""
+    arrives only once the rows are committed and readable.
+
+    It keeps the stage times of the last batches (``events.trace``: arrived, taken and
+    written by the projection, and when the notification woke this watch), for the live
+    feed to tell its readers how long each change took."""
 
     def __init__(self, database_url: str) -> None:
         self.database_url = database_url
         self.position = 0
         self._moved = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stages: deque[tuple[int, ...]] = deque(maxlen=STAGES_KEPT)
+
+    def stages(self, after: int, upto: int) -> list[tuple[int, ...]]:
+        """``(position, arrived, taken, written, woken)`` of each batch the projection
+        applied after ``after`` up to ``upto`` that this watch still keeps."""
+        return [s for s in self._stages if after < s[0] <= upto]
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._listen(), name="board-watch")
@@ -131,7 +147,11 @@ class BoardWatch:
                         POSITION)).fetchone()
                     self._advance(int(row[0]) if row else 0)
                     async for note in conn.notifies():
-                        self._advance(int(note.payload))
+                        woken = trace.now()
+                        position, times = trace.parse_note(note.payload)
+                        if len(times) == 3:
+                            self._stages.append((position, *times, woken))
+                        self._advance(position)
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - the database may restart; listen again

@@ -27,6 +27,7 @@ from litestar.static_files import create_static_files_router
 from litestar.utils.scope.state import ScopeState
 from psycopg import AsyncConnection
 
+from events import trace
 from events.organisations import load_organisations
 from projections.board.queries import (
     INDUSTRIAL_KINDS,
@@ -161,7 +162,9 @@ _encode = msgspec.json.Encoder()
 class FeedEvent(msgspec.Struct, kw_only=True):
     """One message of the feed: ``ready`` (``data`` the position it starts from) or ``board``
     (``data`` JSON: ``position``, the changed ``items`` and ``decisions``, each with ``html``,
-    its card); ``id`` the board's position."""
+    its card, and ``stages``: ``batches``, the projection's batches it shows as ``[position,
+    arrived, taken, written, woken]``, and ``sent``, when the feed made it, nanoseconds of
+    the wall clock, ``events.trace``); ``id`` the board's position."""
 
     data: str
     event: str | None = None
@@ -276,5 +279,6 @@ class BoardPageController(Controller):
                           for item in board.items],
                 "decisions": [{**msgspec.to_builtins(d), "html": str(cards.decision_card(d, who, now, "/"))}
                               for d in decisions],
+                "stages": {"batches": watch.stages(after, board.position), "sent": trace.now()},
             }
             yield ServerSentEventMessage(event="board", id=board.position, data=_encode.encode(payload).decode())

@@ -48,3 +48,13 @@ def test_a_wrong_value_names_the_variable_and_what_it_wants(
     with pytest.raises(RuntimeError, match=name) as raised:
         reader()
     assert says in str(raised.value)
+
+
+def test_the_partners_fan_out_runs_unless_a_benchmark_turns_it_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COALITION_PARTNER_FANOUT", raising=False)
+    assert settings.partner_fanout()
+    monkeypatch.setenv("COALITION_PARTNER_FANOUT", "off")
+    assert not settings.partner_fanout()
+    monkeypatch.setenv("COALITION_PARTNER_FANOUT", "no")
+    with pytest.raises(RuntimeError, match="COALITION_PARTNER_FANOUT must be on or off"):
+        settings.partner_fanout()

@@ -1,0 +1,186 @@
+"""Where a command's time goes, stage by stage, from the times the platform writes down as
+it runs (``events.trace``): the benchmark adds only what its own client saw (the ``201``
+and the moment it read the feed's event) and reads the rest afterwards from the streams
+themselves (``LOG_<SERVICE>`` and ``COALITION``: each message's own store time, and the
+``Coalition-Trace`` header the relay set) and from the feed's events (the projection's
+batches and when the feed made the event).
+
+Every time is the wall clock in nanoseconds (``time.time_ns``): the stages happen in
+different processes of one machine, which share that clock and no other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+
+from bench.common import percentile
+from events.settings import STREAM
+from events.stream import log_stream, subject_filter
+from events.trace import HEADER, parse_header
+
+#: (name, from, to): each stage's interval, in the order a command goes through them; the
+#: names of the moments are the keys of :class:`Trail`'s ``at``
+STAGES: list[tuple[str, str, str]] = [
+    ("request received → group commit done", "received", "committed"),
+    ("commit done → taken by the relay", "committed", "relayed"),
+    ("relay → stored in LOG_<SERVICE>", "relayed", "log"),
+    ("LOG_<SERVICE> → sourced into COALITION", "log", "coalition"),
+    ("COALITION → taken by the projection", "coalition", "taken"),
+    ("taken → board rows written", "taken", "written"),
+    ("written → COMMIT + NOTIFY woke the forum", "written", "woken"),
+    ("forum woken → feed made the SSE event", "woken", "sent"),
+    ("SSE event made → read by the client", "sent", "read"),
+]
+#: intervals beside the chain: the 201 (in parallel with everything after the commit)
+ASIDE: list[tuple[str, str, str]] = [
+    ("request received → 201 at the client", "received", "acked"),
+    ("batch arrived at the projection → taken (its wait)", "arrived", "taken"),
+    ("201 → read from the SSE feed (the headline)", "acked", "read"),
+]
+
+
+@dataclass
+class Trail:
+    """The moments one command was seen at, by name (``received``, ``committed``, …)."""
+
+    item: str
+    at: dict[str, int] = field(default_factory=dict)
+
+
+def stamp_ns(value: str) -> int:
+    """A ``Nats-Time-Stamp`` (RFC 3339, nanoseconds) → nanoseconds since the epoch."""
+    head, _, frac = value.rstrip("Z").partition(".")
+    digits = (frac + "000000000")[:9]
+    seconds = datetime.fromisoformat(head + "+00:00").timestamp()
+    return int(seconds) * 1_000_000_000 + int(digits)
+
+
+async def read_stream(nc: NATS, stream: str, after: int = 0, timeout: float = 10.0) -> list[tuple[int, dict, bytes]]:
+    """Every message of ``stream`` after ``after``: (sequence, headers, data), by batched
+    direct gets (the headers include the server's ``Nats-Time-Stamp``)."""
+    out: list[tuple[int, dict, bytes]] = []
+    while True:
+        inbox = nc.new_inbox()
+        got: list[tuple[int, dict, bytes]] = []
+        done = asyncio.get_running_loop().create_future()
+
+        async def on_msg(msg: Msg, got: list = got, done: asyncio.Future = done) -> None:
+            headers = msg.headers or {}
+            if "Status" not in headers:
+                got.append((int(headers["Nats-Sequence"]), headers, msg.data))
+            elif not done.done():
+                done.set_result(None)
+
+        sub = await nc.subscribe(inbox, cb=on_msg)
+        try:
+            request = {"seq": after + 1, "batch": 1000, "max_bytes": 8 * 1024 * 1024}
+            await nc.publish(f"$JS.API.DIRECT.GET.{stream}", json.dumps(request).encode(), reply=inbox)
+            await asyncio.wait_for(done, timeout)
+        finally:
+            await sub.unsubscribe()
+        if not got:
+            return out
+        out += got
+        after = got[-1][0]
+
+
+async def stored_times(nc: NATS, stream: str, subjects: str, timeout: float = 30.0) -> dict[str, int]:
+    """``Nats-Msg-Id`` → store time (ns) of every message of ``stream``, through an ordered
+    consumer (a service's own stream answers no direct gets)."""
+    js = nc.jetstream()
+    last = (await js.stream_info(stream)).state.last_seq
+    out: dict[str, int] = {}
+    if not last:
+        return out
+    done = asyncio.get_running_loop().create_future()
+
+    async def on_msg(msg: Msg) -> None:
+        meta = msg.metadata
+        tokens = (msg.reply or "").split(".")  # $JS.ACK.<stream>.<consumer>.<n>.<sseq>.<cseq>.<ns>.<pending>
+        stored = int(tokens[7]) if len(tokens) == 9 else int(meta.timestamp.timestamp() * 1e6) * 1000
+        out[(msg.headers or {}).get("Nats-Msg-Id", "")] = stored
+        if meta.sequence.stream >= last and not done.done():
+            done.set_result(None)
+
+    sub = await js.subscribe(subjects, stream=stream, cb=on_msg, ordered_consumer=True)
+    try:
+        await asyncio.wait_for(done, timeout)
+    finally:
+        await sub.unsubscribe()
+    return out
+
+
+async def from_the_log(nc: NATS, since: int, services: tuple[str, ...]) -> dict[str, Trail]:
+    """Per item created after position ``since``: the moments its first event was received,
+    committed, relayed (its ``Coalition-Trace``), stored in its service's stream and in
+    ``COALITION`` (the streams' own times), and its position."""
+    trails: dict[str, Trail] = {}
+    for seq, headers, data in await read_stream(nc, STREAM, since):
+        item = json.loads(data).get("subject")
+        if not item or item in trails:
+            continue
+        trail = trails[item] = Trail(item, {"coalition": stamp_ns(headers["Nats-Time-Stamp"]), "position": seq})
+        trail.at["msg_id"] = headers.get("Nats-Msg-Id", "")  # type: ignore[assignment]
+        stages = parse_header(headers.get(HEADER))
+        if stages:
+            for name, value in zip(("received", "committed", "relayed"), stages, strict=True):
+                if value:
+                    trail.at[name] = value
+    stored: dict[str, int] = {}
+    for service in services:
+        stored.update(await stored_times(nc, log_stream(service), subject_filter(service)))
+    for trail in trails.values():
+        msg_id = trail.at.pop("msg_id")
+        if msg_id in stored:
+            trail.at["log"] = stored[msg_id]  # type: ignore[index]
+    return trails
+
+
+def from_the_feed(trail: Trail, read: int, stages: dict) -> None:
+    """The moments the feed's event that first showed the item tells: its projection batch
+    (the first at or past its position) and when the event was made; and when it was read."""
+    trail.at["read"] = read
+    if stages.get("sent"):
+        trail.at["sent"] = int(stages["sent"])
+    position = trail.at.get("position")
+    if position is None:
+        return
+    for batch in sorted(stages.get("batches") or [], key=lambda b: b[0]):
+        if batch[0] >= position:
+            trail.at["batch"] = int(batch[0])
+            for name, value in zip(("arrived", "taken", "written", "woken"), batch[1:], strict=False):
+                trail.at[name] = int(value)
+            return
+
+
+def slowest_batches(trails: list[Trail], top: int = 3) -> list[tuple[int, float]]:
+    """The projection's slowest batches (taken → written), as (the position it reached, ms):
+    a batch that also wrote a snapshot of the board, say, holds every event behind it."""
+    batches: dict[int, float] = {}
+    for t in trails:
+        if "taken" in t.at and "written" in t.at and "batch" in t.at:
+            batches[t.at["batch"]] = round((t.at["written"] - t.at["taken"]) / 1e6, 2)
+    return sorted(batches.items(), key=lambda b: -b[1])[:top]
+
+
+def table(trails: list[Trail]) -> dict[str, dict[str, float | int]]:
+    """Per stage (and per cumulative moment since the request was received): p50, p95, p99
+    in ms and how many commands it was measured for."""
+    out: dict[str, dict[str, float | int]] = {}
+
+    def row(name: str, start: str, end: str) -> None:
+        spans = [(t.at[end] - t.at[start]) / 1e6 for t in trails if start in t.at and end in t.at]
+        out[name] = {"n": len(spans), **{f"p{q}_ms": round(percentile(spans, q), 2) for q in (50, 95, 99)}}
+
+    for name, start, end in STAGES:
+        row(name, start, end)
+        row(f"cumulative: received → {end}", "received", end)
+    for name, start, end in ASIDE:
+        row(name, start, end)
+    return out
