@@ -28,6 +28,8 @@ import uvicorn
 from litestar import Litestar, Request, get, post
 from litestar.exceptions import NotAuthorizedException
 
+from events.settings import http_server
+from services.__main__ import serve_granian
 from services.application import PublisherApp, open_application
 from services.commands import CallStrike, Created, ReportAttack
 from services.momentum import MomentumApp
@@ -87,8 +89,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--database-url", required=True, help="the admin's (creates the stock schema)")
     args = parser.parse_args()
-    uvicorn.run(create_stock_app(args.service, args.database_url), host="127.0.0.1", port=args.port,
-                log_config=None, proxy_headers=False, access_log=False, lifespan="on")
+    app = create_stock_app(args.service, args.database_url)
+    if http_server() == "granian":  # the same server as ours (COALITION_HTTP_SERVER)
+        serve_granian(app, "127.0.0.1", args.port)
+        return
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_config=None, proxy_headers=False, access_log=False,
+                lifespan="on")
 
 
 if __name__ == "__main__":
