@@ -8,8 +8,8 @@ ratio to each:
   each, from C threads, on the same PostgreSQL;
 * stock over HTTP: the plain Litestar app a team would write with the same libraries
   (``bench/stock_app.py``: a handler per route that decodes the command and calls
-  ``Application.save()``, in Litestar's thread pool), one uvicorn process per publisher as
-  ours, driven by the same client with the same load.
+  ``Application.save()``, in Litestar's thread pool), one process per publisher on the same
+  HTTP server as ours, driven by the same client with the same load.
 
 And the batch endpoint: the same kind of commands sent as ``POST /v1/batch`` of
 ``--batch`` commands each (bodies built before the clock starts), every one answered 201 and
@@ -201,7 +201,7 @@ def _free_port() -> int:
 
 @contextmanager
 def stock_servers(p: Running) -> Iterator[Running]:
-    """The stock Litestar app (``bench.stock_app``), one uvicorn process per publishing
+    """The stock Litestar app (``bench.stock_app``), one process per publishing
     service, on the platform's PostgreSQL: ``p`` with their endpoints instead of ours."""
     publishers = sorted({service for _, service, _, _ in COMMANDS})
     endpoints = {service: f"http://127.0.0.1:{_free_port()}" for service in publishers}
@@ -273,7 +273,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="smoke run: small N, one run")
     parser.add_argument("--server", type=_servers, default=[http_server()], metavar="NAME[,NAME]",
-                        help="HTTP server of our services and of the stock app: uvicorn or granian "
+                        help="HTTP server of our services and of the stock app: granian or uvicorn "
                              "(default COALITION_HTTP_SERVER's); several, comma-separated, are measured side by "
                              "side, each on its own platform, their runs interleaved; the first gives the "
                              "headline figures")

@@ -10,9 +10,10 @@ commit, no relay, no Idempotency-Key record (the key the client sends is ignored
 these would cost the stock app time, so leaving them out can only flatter it. The API key is
 checked (a SHA-256 and a dictionary look-up) as any app open to partners would.
 
-Served like the platform's services: one uvicorn process per publishing service
-(``services.__main__``'s settings), each in a schema of its own (``stock<service>``), so the
-same client load meets the same number of server processes and write locks.
+Served like the platform's services: one process per publishing service on the same HTTP
+server (``COALITION_HTTP_SERVER``, ``services.__main__``'s settings), each in a schema of its
+own (``stock<service>``), so the same client load meets the same number of server processes
+and write locks.
 
 ``python -m bench.stock_app SERVICE --port PORT --database-url URL``; ``GET /health`` once ready.
 """

@@ -1,6 +1,6 @@
 """``python -m services <name>``: run one service (its HTTP API and its relay).
 
-The HTTP server is uvicorn, or granian's embedded server with ``COALITION_HTTP_SERVER=granian``:
+The HTTP server is granian's embedded server (uvicorn with ``COALITION_HTTP_SERVER=uvicorn``):
 both run the app on this process's own asyncio loop, so the relay, the group committer and
 the board's watch stay in the process that ``coalition up`` forked from its warm supervisor
 (granian's usual worker processes would each import and open everything again)."""
@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import logging
 import signal
+from typing import Any
 
 import uvicorn
 import uvloop
@@ -38,17 +39,41 @@ def serve(service: str, host: str, port: int) -> None:
 
 
 def serve_granian(app: Litestar, host: str, port: int) -> None:
-    """``app`` on granian's embedded server (HTTP/1.1, the ASGI lifespan), on uvloop as uvicorn's."""
+    """``app`` on granian's embedded server (HTTP/1.1, the ASGI lifespan), on uvloop as uvicorn's.
+
+    Stopped, granian waits for every open connection to end, and the board's live feeds
+    (SSE) never do: as uvicorn does after ``timeout_graceful_shutdown``, the requests still
+    running :data:`GRACEFUL_SHUTDOWN` seconds after the signal are cancelled."""
     from granian.constants import HTTPModes, Interfaces
     from granian.server.embed import Server
 
+    running: set[asyncio.Task[Any]] = set()
+
+    async def tracked(scope: Any, receive: Any, send: Any) -> None:
+        task = asyncio.current_task() if scope["type"] == "http" else None
+        if task is not None:
+            running.add(task)
+        try:
+            await app(scope, receive, send)
+        finally:
+            running.discard(task)  # type: ignore[arg-type]
+
     async def run() -> None:
-        server = Server(app, address=host, port=port, interface=Interfaces.ASGI, http=HTTPModes.http1,
+        server = Server(tracked, address=host, port=port, interface=Interfaces.ASGI, http=HTTPModes.http1,
                         websockets=False, log_enabled=False, backlog=1024,
                         log_access=logging.getLogger().isEnabledFor(logging.DEBUG))
         loop = asyncio.get_running_loop()
+
+        def cancel_the_rest() -> None:
+            for task in list(running):
+                task.cancel()
+
+        def stop() -> None:
+            server.stop()
+            loop.call_later(GRACEFUL_SHUTDOWN, cancel_the_rest)
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, server.stop)
+            loop.add_signal_handler(sig, stop)
         await server.serve()
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
