@@ -8,8 +8,8 @@ ratio to each:
   each, from C threads, on the same PostgreSQL;
 * stock over HTTP: the plain Litestar app a team would write with the same libraries
   (``bench/stock_app.py``: a handler per route that decodes the command and calls
-  ``Application.save()``, in Litestar's thread pool), one uvicorn process per publisher as
-  ours, driven by the same client with the same load.
+  ``Application.save()``, in Litestar's thread pool), one process per publisher on the same
+  HTTP server as ours, driven by the same client with the same load.
 
 And the batch endpoint: the same kind of commands sent as ``POST /v1/batch`` of
 ``--batch`` commands each (bodies built before the clock starts), every one answered 201 and
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import os
 import socket
 import subprocess
 import sys
@@ -29,7 +30,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import aiohttp
@@ -40,6 +41,7 @@ from bench.common import median, report
 from bench.platform import COMMANDS, board_position, platform, send, session, until_all_seen
 from coalition.launcher import Running
 from contracts.base import Target
+from events.settings import HTTP_SERVERS, http_server
 from services.application import open_application
 from services.commands import ReportAttack
 from services.momentum import MomentumApp
@@ -199,7 +201,7 @@ def _free_port() -> int:
 
 @contextmanager
 def stock_servers(p: Running) -> Iterator[Running]:
-    """The stock Litestar app (``bench.stock_app``), one uvicorn process per publishing
+    """The stock Litestar app (``bench.stock_app``), one process per publishing
     service, on the platform's PostgreSQL: ``p`` with their endpoints instead of ours."""
     publishers = sorted({service for _, service, _, _ in COMMANDS})
     endpoints = {service: f"http://127.0.0.1:{_free_port()}" for service in publishers}
@@ -237,6 +239,25 @@ def stock_servers(p: Running) -> Iterator[Running]:
                 log.close()
 
 
+def _servers(value: str) -> list[str]:
+    servers = [name.strip() for name in value.split(",") if name.strip()]
+    unknown = [name for name in servers if name not in HTTP_SERVERS]
+    if not servers or unknown or len(set(servers)) != len(servers):
+        raise argparse.ArgumentTypeError(f"one or more of {', '.join(HTTP_SERVERS)}, comma-separated, each once")
+    return servers
+
+
+@dataclasses.dataclass
+class Figures:
+    """One HTTP server's figures over the runs."""
+
+    rates: list[float] = dataclasses.field(default_factory=list)
+    boards: list[float] = dataclasses.field(default_factory=list)
+    stock_https: list[float] = dataclasses.field(default_factory=list)
+    batch_rates: list[float] = dataclasses.field(default_factory=list)
+    batch_boards: list[float] = dataclasses.field(default_factory=list)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench ingest", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -251,63 +272,90 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--batch-concurrency", type=int, default=6, help="batches in flight at once")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="smoke run: small N, one run")
+    parser.add_argument("--server", type=_servers, default=[http_server()], metavar="NAME[,NAME]",
+                        help="HTTP server of our services and of the stock app: granian or uvicorn "
+                             "(default COALITION_HTTP_SERVER's); several, comma-separated, are measured side by "
+                             "side, each on its own platform, their runs interleaved; the first gives the "
+                             "headline figures")
     args = parser.parse_args(argv)
     if args.quick:
         args.commands, args.stock_commands, args.stock_http_commands, args.runs, args.concurrency = 600, 300, 300, 1, 16
         args.batch_commands, args.batch = 1_000, min(args.batch, 100)
-    rates, boards, stocks, stock_https, batch_rates, batch_boards = [], [], [], [], [], []
-    with platform() as p, stock_servers(p) as stock_app:
-        asyncio.run(ours(p, min(args.commands, 1000), args.concurrency))  # warm-up
-        asyncio.run(stock_http(stock_app, min(args.stock_http_commands, 1000), args.concurrency))
-        if args.batch:
-            asyncio.run(batched(p, min(args.batch_commands, 2 * args.batch), args.batch, args.batch_concurrency))
-        for _ in range(args.runs):
-            rate, on_board = asyncio.run(ours(p, args.commands, args.concurrency))
-            rates.append(rate)
-            boards.append(on_board)
-            stocks.append(stock(p.database_url, args.stock_commands, args.concurrency))
-            stock_https.append(asyncio.run(stock_http(stock_app, args.stock_http_commands, args.concurrency)))
+    stocks: list[float] = []
+    by_server = {server: Figures() for server in args.server}
+    with ExitStack() as stack:
+        platforms: dict[str, tuple[Running, Running]] = {}
+        for server in args.server:
+            os.environ["COALITION_HTTP_SERVER"] = server  # passed on by coalition up, and to the stock app
+            p = stack.enter_context(platform())
+            platforms[server] = (p, stack.enter_context(stock_servers(p)))
+        for p, stock_app in platforms.values():
+            asyncio.run(ours(p, min(args.commands, 1000), args.concurrency))  # warm-up
+            asyncio.run(stock_http(stock_app, min(args.stock_http_commands, 1000), args.concurrency))
             if args.batch:
-                batch_rate, batch_board = asyncio.run(batched(p, args.batch_commands, args.batch,
-                                                              args.batch_concurrency))
-                batch_rates.append(batch_rate)
-                batch_boards.append(batch_board)
-    rate, stock_rate, stock_http_rate = median(rates), median(stocks), median(stock_https)
-    # ratios of medians, all measured in the same runs
+                asyncio.run(batched(p, min(args.batch_commands, 2 * args.batch), args.batch, args.batch_concurrency))
+        for _ in range(args.runs):
+            for server, (p, stock_app) in platforms.items():
+                f = by_server[server]
+                rate, on_board = asyncio.run(ours(p, args.commands, args.concurrency))
+                f.rates.append(rate)
+                f.boards.append(on_board)
+                if server == args.server[0]:
+                    stocks.append(stock(p.database_url, args.stock_commands, args.concurrency))
+                f.stock_https.append(asyncio.run(stock_http(stock_app, args.stock_http_commands, args.concurrency)))
+                if args.batch:
+                    batch_rate, batch_board = asyncio.run(batched(p, args.batch_commands, args.batch,
+                                                                  args.batch_concurrency))
+                    f.batch_rates.append(batch_rate)
+                    f.batch_boards.append(batch_board)
+    stock_rate = median(stocks)
     figures: dict[str, object] = {
-        "commands": args.commands, "concurrency": args.concurrency, "runs": args.runs,
-        "commands_per_second": round(rate, 1), "seconds_until_on_board": round(median(boards), 3),
-        "stock_commands_per_second": round(stock_rate, 1), "ratio": round(rate / stock_rate, 2),
-        "stock_http_commands_per_second": round(stock_http_rate, 1),
-        "ratio_stock_http": round(rate / stock_http_rate, 2),
-        "each_run_commands_per_second": [round(r, 1) for r in rates],
+        "commands": args.commands, "concurrency": args.concurrency, "runs": args.runs, "server": args.server[0],
+        "stock_commands_per_second": round(stock_rate, 1),
         "each_run_stock_commands_per_second": [round(r, 1) for r in stocks],
-        "each_run_stock_http_commands_per_second": [round(r, 1) for r in stock_https],
     }
-    rows = [
-        ("accepted durable commands/s", f"{rate:,.0f}", f"median of {args.runs}; N={args.commands}, C={args.concurrency}"),
-        ("seconds until all on the board", f"{median(boards):.2f}", "from the first send"),
-        ("stock: one save() per command, no HTTP", f"{stock_rate:,.0f}",
-         f"commands/s, {args.stock_commands} commands, C threads"),
-        ("stock: Litestar + save() per request", f"{stock_http_rate:,.0f}",
-         f"commands/s, {args.stock_http_commands} commands, same client, C={args.concurrency}"),
-        ("ratio to stock without HTTP", f"{rate / stock_rate:.2f}×", "ours / stock save()"),
-        ("ratio to stock Litestar", f"{rate / stock_http_rate:.2f}×", "ours / stock Litestar app"),
-    ]
-    if args.batch:
-        batch_rate = median(batch_rates)
-        figures.update({
-            "batch_size": args.batch, "batch_commands": args.batch_commands,
-            "batch_concurrency": args.batch_concurrency,
-            "batch_commands_per_second": round(batch_rate, 1),
-            "batch_seconds_until_on_board": round(median(batch_boards), 3),
-            "each_run_batch_commands_per_second": [round(r, 1) for r in batch_rates],
-        })
+    rows = [("stock: one save() per command, no HTTP", f"{stock_rate:,.0f}",
+             f"commands/s, {args.stock_commands} commands, C threads")]
+    for i, (server, f) in enumerate(by_server.items()):
+        rate, stock_http_rate = median(f.rates), median(f.stock_https)
+        # ratios of medians, all measured in the same runs
+        own: dict[str, object] = {
+            "commands_per_second": round(rate, 1), "seconds_until_on_board": round(median(f.boards), 3),
+            "ratio": round(rate / stock_rate, 2),
+            "stock_http_commands_per_second": round(stock_http_rate, 1),
+            "ratio_stock_http": round(rate / stock_http_rate, 2),
+            "each_run_commands_per_second": [round(r, 1) for r in f.rates],
+            "each_run_stock_http_commands_per_second": [round(r, 1) for r in f.stock_https],
+        }
         rows += [
-            ("POST /v1/batch: durable commands/s", f"{batch_rate:,.0f}",
-             f"median of {args.runs}; {args.batch_commands} commands, {args.batch} a batch, "
-             f"{args.batch_concurrency} batches in flight"),
-            ("batch: seconds until all on the board", f"{median(batch_boards):.2f}", "from the first send"),
+            (f"{server}: accepted durable commands/s", f"{rate:,.0f}",
+             f"median of {args.runs}; N={args.commands}, C={args.concurrency}"),
+            (f"{server}: seconds until all on the board", f"{median(f.boards):.2f}", "from the first send"),
+            (f"{server}: stock Litestar + save() per request", f"{stock_http_rate:,.0f}",
+             f"commands/s, {args.stock_http_commands} commands, same client, C={args.concurrency}"),
+            (f"{server}: ratio to stock without HTTP", f"{rate / stock_rate:.2f}×", "ours / stock save()"),
+            (f"{server}: ratio to stock Litestar", f"{rate / stock_http_rate:.2f}×",
+             f"ours / stock Litestar app, both on {server}"),
         ]
+        if args.batch:
+            batch_rate = median(f.batch_rates)
+            own.update({
+                "batch_commands_per_second": round(batch_rate, 1),
+                "batch_seconds_until_on_board": round(median(f.batch_boards), 3),
+                "each_run_batch_commands_per_second": [round(r, 1) for r in f.batch_rates],
+            })
+            rows += [
+                (f"{server}: POST /v1/batch: durable commands/s", f"{batch_rate:,.0f}",
+                 f"median of {args.runs}; {args.batch_commands} commands, {args.batch} a batch, "
+                 f"{args.batch_concurrency} batches in flight"),
+                (f"{server}: batch: seconds until all on the board", f"{median(f.batch_boards):.2f}",
+                 "from the first send"),
+            ]
+        if i == 0:  # the headline figures, where they always were
+            figures.update(own)
+        figures.setdefault("by_server", {})[server] = own  # type: ignore[index]
+    if args.batch:
+        figures.update({"batch_size": args.batch, "batch_commands": args.batch_commands,
+                        "batch_concurrency": args.batch_concurrency})
     report("ingest", rows, figures)
     return 0

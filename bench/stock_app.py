@@ -10,9 +10,10 @@ commit, no relay, no Idempotency-Key record (the key the client sends is ignored
 these would cost the stock app time, so leaving them out can only flatter it. The API key is
 checked (a SHA-256 and a dictionary look-up) as any app open to partners would.
 
-Served like the platform's services: one uvicorn process per publishing service
-(``services.__main__``'s settings), each in a schema of its own (``stock<service>``), so the
-same client load meets the same number of server processes and write locks.
+Served like the platform's services: one process per publishing service on the same HTTP
+server (``COALITION_HTTP_SERVER``, ``services.__main__``'s settings), each in a schema of its
+own (``stock<service>``), so the same client load meets the same number of server processes
+and write locks.
 
 ``python -m bench.stock_app SERVICE --port PORT --database-url URL``; ``GET /health`` once ready.
 """
@@ -28,6 +29,8 @@ import uvicorn
 from litestar import Litestar, Request, get, post
 from litestar.exceptions import NotAuthorizedException
 
+from events.settings import http_server
+from services.__main__ import serve_granian
 from services.application import PublisherApp, open_application
 from services.commands import CallStrike, Created, ReportAttack
 from services.momentum import MomentumApp
@@ -87,8 +90,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--database-url", required=True, help="the admin's (creates the stock schema)")
     args = parser.parse_args()
-    uvicorn.run(create_stock_app(args.service, args.database_url), host="127.0.0.1", port=args.port,
-                log_config=None, proxy_headers=False, access_log=False, lifespan="on")
+    app = create_stock_app(args.service, args.database_url)
+    if http_server() == "granian":  # the same server as ours (COALITION_HTTP_SERVER)
+        serve_granian(app, "127.0.0.1", args.port)
+        return
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_config=None, proxy_headers=False, access_log=False,
+                lifespan="on")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ ENVIRONMENT = {
     "COALITION_DATABASE_ROLES": "role=password,… of the PostgreSQL login roles set-up creates (one per service, "
                                 "and board); set-up only, with the admin's COALITION_DATABASE_URL",
     "COALITION_LOG_LEVEL": "log level: DEBUG, INFO, WARNING",
+    "COALITION_HTTP_SERVER": "the services' HTTP server: granian (default; its embedded server, in the "
+                             "service's own process) or uvicorn",
     "COALITION_STREAM_REPLICAS": "replicas of the COALITION stream when first created (1 embedded, 3 in compose)",
     "COALITION_SESSION_SECRET": "secret that signs and encrypts the board's session cookies and CSRF tokens: the "
                                 "same for every forum process (coalition up generates one in secrets.json; unset "
@@ -129,6 +131,18 @@ def _number(name: str, default: str, kind: type[int] | type[float], low: float, 
         lowest = f"more than {low:g}" if above_low else f"at least {low:g}"
         raise RuntimeError(f"{name} must be {lowest} and at most {high:g}, not {value}")
     return number
+
+
+HTTP_SERVERS = ("granian", "uvicorn")
+
+
+def http_server() -> str:
+    """Which HTTP server runs the services (``COALITION_HTTP_SERVER``): granian unless told,
+    the faster of the two under the ingest benchmark (BENCHMARKS.md)."""
+    value = (env("COALITION_HTTP_SERVER", "granian") or "granian").lower()
+    if value not in HTTP_SERVERS:
+        raise RuntimeError(f"COALITION_HTTP_SERVER must be one of {', '.join(HTTP_SERVERS)}, not {value!r}")
+    return value
 
 
 def auth_failures_per_minute() -> int:

@@ -187,7 +187,13 @@ def claimant(request: Request) -> str:
 
 
 def authenticate(request: Request) -> Organisation:
-    """The calling organisation, or 401. The organisation must publish through this service."""
+    """The calling organisation, or 401. The organisation must publish through this service.
+
+    Found once per request: a command with an ``Idempotency-Key`` asks before its handler
+    (:func:`claimant`) and again as the handler's ``caller``."""
+    known: Organisation | None = request.state.get("caller")
+    if known is not None:
+        return known
     key = bearer_key(request)
     if key is None:
         raise NotAuthorizedException("missing API key: send Authorization: Bearer <key>")
@@ -195,6 +201,7 @@ def authenticate(request: Request) -> Organisation:
     service: str = request.app.state.service
     if org.service != service:
         raise PermissionDeniedException(f"{org.id} publishes through the {org.service} service, not {service}")
+    request.state.caller = org
     return org
 
 

@@ -75,3 +75,39 @@ def test_help_explains_the_commands() -> None:
         assert command in out.stdout
     up = subprocess.run([sys.executable, "-m", "coalition.cli", "up", "--help"], capture_output=True, text=True)
     assert "--data-dir" in up.stdout and "--demo" in up.stdout
+
+
+def test_readers_on_the_live_board_do_not_hold_up_a_stop(tmp_path: Path) -> None:
+    """Coordinators have the board open (its live feed never ends by itself) when the platform
+    is stopped: their feeds are closed after the services' grace, every process stops by
+    itself (none killed by the supervisor), and each reader sees its feed end."""
+    import threading
+
+    running = start_platform(tmp_path / "data")
+    opened = threading.Barrier(4)
+    ended: list[str] = []
+
+    def read() -> None:
+        try:
+            with httpx.stream("GET", running.url("forum", "/api/board/events"), timeout=None) as resp:
+                assert resp.status_code == 200
+                opened.wait(30)
+                for _ in resp.iter_lines():
+                    pass
+            ended.append("closed")
+        except httpx.HTTPError as exc:
+            ended.append(type(exc).__name__)
+
+    readers = [threading.Thread(target=read, daemon=True) for _ in range(3)]
+    try:
+        for reader in readers:
+            reader.start()
+        opened.wait(30)
+    finally:
+        code = stop_platform(running)
+    for reader in readers:
+        reader.join(30)
+    assert code == 0
+    assert len(ended) == 3
+    said = running.output.read_text()
+    assert "did not stop" not in said and "stopped" in said

@@ -165,15 +165,17 @@ def test_a_body_too_large_for_the_log_is_refused_before_it_is_read(platform: Run
     still_flowing(platform)
 
 
-@pytest.mark.parametrize("body", [
-    b"[" * 100_000 + b"]" * 100_000,
-    b'{"kind": "motion_passed", "summary": "x", "refs": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
-    b'{"unknown": ' + b'{"a": ' * 30_000 + b"1" + b"}" * 30_000 + b"}",
+@pytest.mark.parametrize(("body", "says"), [
+    (b"[" * 100_000 + b"]" * 100_000, "Expected `object`, got `array`"),
+    (b'{"kind": "motion_passed", "summary": "x", "refs": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "refs"),
+    (b'{"unknown": ' + b'{"a": ' * 30_000 + b"1" + b"}" * 30_000 + b"}", "unknown"),
 ], ids=["arrays", "in-a-field", "objects"])
-def test_a_body_nested_a_hundred_thousand_deep_is_a_400(platform: Running, body: bytes) -> None:
-    """Decoding it would recurse past Python's limit: a 400 that says so, not a 500."""
+def test_a_body_nested_a_hundred_thousand_deep_is_a_400(platform: Running, body: bytes, says: str) -> None:
+    """Decoded straight into the command, the body is refused at the first level that is not
+    the command's shape, naming it, long before any recursion limit: a 400, not a 500 (a
+    body read without a command's type is a 400 saying it is "nested too deeply")."""
     before = settled(platform)
-    refused(platform, post_raw(platform, "momentum", "momentum", "/v1/wins", body), 400, "nested too deeply")
+    refused(platform, post_raw(platform, "momentum", "momentum", "/v1/wins", body), 400, says)
     assert settled(platform) == before
     still_flowing(platform)
 
