@@ -29,7 +29,7 @@ from rich.table import Table
 
 from bench import stages
 from bench.common import median, percentile, report
-from bench.platform import COMMANDS, board_position, platform, send, session, until_all_seen, watch_board
+from bench.platform import board_position, platform, send, session, until_all_seen, watch_board
 from coalition.launcher import Running
 from events.stream import connect
 
@@ -137,7 +137,7 @@ async def stage_trails(p: Running, since: int, acked: dict[str, int], read: Seen
     and the feed's event that showed it."""
     nc = await connect(p.nats_url, "bench-latency-stages", persistent=False)
     try:
-        logged = await stages.from_the_log(nc, since, tuple(dict.fromkeys(c[1] for c in COMMANDS)))
+        logged = await stages.from_the_log(nc, since)
     finally:
         await nc.close()
     out = []

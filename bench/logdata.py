@@ -5,8 +5,8 @@ Commands go through the real domain: each service's application (``services.mome
 aggregates in memory with its pure command methods where it has them, and their domain
 events are turned into messages by ``services.relay.relay_message`` — the relay's own
 translation — as CloudEvents on ``coalition.<service>.<aggregate>.<event>`` with
-``Nats-Msg-Id`` ``<service>:<notification id>``, each into its service's own stream
-``LOG_<SERVICE>``, which ``COALITION`` sources (``events.stream``). So the shared log
+``Coalition-Id`` ``<service>:<notification id>``, into ``COALITION`` on each service's
+own subjects (``events.stream``). So the shared log
 holds exactly what the relays would have published, only without the HTTP and
 PostgreSQL round trips.
 
@@ -35,9 +35,9 @@ from contracts.base import Target
 from events.migrate import ensure_stream
 from events.organisations import DEFAULT_ORGANISATIONS
 from events.policy import can_see
-from events.publish import Message, OrderedPublisher
+from events.publish import Message, OrderedPublisher, event_id
 from events.settings import SERVICES, STREAM
-from events.stream import connect, log_stream, subject_filter
+from events.stream import connect, subject_filter
 from services.application import CampaignApp, ServiceApplication, open_application
 from services.commands import (
     CallAction,
@@ -315,18 +315,17 @@ class LogGenerator:
 async def fill_stream(nats_url: str, count: int, progress: Callable[[int, int], None] | None = None,
                       *, seed: int = 2025, generator: LogGenerator | None = None,
                       timeout: float | None = None) -> int:
-    """Publish ``count`` events where the relays put them, each service's into its own
-    stream ``LOG_<SERVICE>``, in JetStream atomic batches of up to 1000 of one service's
-    messages (a few in flight at once, across services); wait until ``COALITION``, which
-    sources those streams server-side and asynchronously, holds every one of them; return
-    its last sequence. ``progress(done, count)`` follows the acknowledged batches.
+    """Publish ``count`` events where the relays put them, each service's on its own
+    subjects of ``COALITION``, in JetStream atomic batches of up to 1000 of one service's
+    messages (a few in flight at once, across services); wait until ``COALITION`` holds
+    every one of them; return its last sequence. ``progress(done, count)`` follows the acknowledged batches.
 
     Unlike a relay (``events.publish.OrderedPublisher``), a batch is not guarded by an
     expected sequence, so that several can be in flight. Each service's numbering
-    continues from its last message in its stream, so a second fill is not taken for
+    continues from its last message on its subjects, so a second fill is not taken for
     duplicates. The shared log then holds each service's events in the order it stored
-    them, the services interleaved as the sourcing copies them across, as on the live
-    platform; only the interleaving is coarser (a batch of one service at a time)."""
+    them, the services interleaved, as on the live platform; only the interleaving is
+    coarser (a batch of one service at a time)."""
     gen = generator or LogGenerator(seed)
     nc = await connect(nats_url, "bench-logdata", persistent=False)
     try:
@@ -383,8 +382,8 @@ async def fill_stream(nats_url: str, count: int, progress: Callable[[int, int], 
 
 async def until_sourced(js: Any, last: dict[str, int], timeout: float) -> int:
     """Wait until ``COALITION`` holds, for each service of ``last``, its message with
-    notification id ``last[service]`` (sourcing keeps each service's order, so all that
-    came before it too); returns ``COALITION``'s last sequence."""
+    notification id ``last[service]`` (each service's batches are stored in its order, so
+    all that came before it too); returns ``COALITION``'s last sequence."""
     deadline = time.monotonic() + timeout
     while True:
         behind = {}
@@ -394,14 +393,14 @@ async def until_sourced(js: Any, last: dict[str, int], timeout: float) -> int:
             except NotFoundError:
                 behind[service] = 0
                 continue
-            _, _, got = (msg.headers or {}).get("Nats-Msg-Id", "").partition(":")
+            _, _, got = event_id(msg.headers).partition(":")
             if not got.isdigit() or int(got) < nid:
                 behind[service] = int(got) if got.isdigit() else 0
         if not behind:
             return int((await js.stream_info(STREAM)).state.last_seq)
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{STREAM} has not sourced everything after {timeout:.0f}s: " + ", ".join(
-                f"{log_stream(s)} up to {last[s]}, {STREAM} up to {got}" for s, got in behind.items()))
+            raise TimeoutError(f"{STREAM} does not hold everything after {timeout:.0f}s: " + ", ".join(
+                f"{s} sent up to {last[s]}, {STREAM} holds up to {got}" for s, got in behind.items()))
         await asyncio.sleep(0.02)
 
 

@@ -25,10 +25,10 @@ Partners are spread over ``--workers`` processes (``events.pull.PullConsumer``, 
 CloudEvent decoded, as ``coalition subscribe`` does).
 
 **Measure.** A publisher puts GREEN ``AttackReported`` CloudEvents on the shared log the
-way a relay does (its own stream ``LOG_BENCH``, sourced into ``COALITION``) at a steady
+way a relay does (on subjects of its own, straight into ``COALITION``) at a steady
 rate R for T seconds. The CloudEvent's ``time`` is taken just before the publish and
 travels unchanged through the distributor, so each partner's delay is receipt −
-``time``: publish, copy into ``COALITION``, the distributor, ``SHARE``, (streams: the
+``time``: publish into ``COALITION``, the distributor, ``SHARE``, (streams: the
 server's copy into the partner's stream,) delivery. Lost = P × published − distinct
 events received (by CloudEvent id) within ``--drain-timeout``; duplicates are counted per
 partner.
@@ -63,7 +63,6 @@ from nats.js.api import (
 from bench.common import console, engines, percentile, report
 from bench.fanout.cpu import process_cpu
 from bench.fanout.options import SUBJECT
-from bench.fanout.runner import bench_log, drop_bench_log
 from bench.fanout.workers import run_loop
 from contracts import CloudEvent, decode_envelope, encode_envelope
 from contracts.attacks import AttackReported
@@ -286,7 +285,6 @@ async def prepare(admin_url: str, partners: tuple[Partner, ...], design: str) ->
     try:
         js = nc.jetstream(timeout=60)
         await ensure_stream(js)
-        await bench_log(js)
         if design == "consumers":
             await ensure_partners(js, partners)  # what set-up does
             return
@@ -299,14 +297,6 @@ async def prepare(admin_url: str, partners: tuple[Partner, ...], design: str) ->
             await js.add_consumer(old_stream(partner.org), ConsumerConfig(
                 durable_name=durable(partner.org), deliver_policy=DeliverPolicy.ALL, ack_policy=AckPolicy.EXPLICIT,
                 ack_wait=30, max_ack_pending=10_000))
-    finally:
-        await nc.close()
-
-
-async def finish(admin_url: str) -> None:
-    nc = await connect(admin_url, "bench-partners-teardown", persistent=False)
-    try:
-        await drop_bench_log(nc.jetstream(timeout=30))
     finally:
         await nc.close()
 
@@ -360,7 +350,6 @@ def run_design(opts: argparse.Namespace, design: str) -> dict[str, Any]:
                     console.print(f"{design} run {run + 1}/{opts.runs}: p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, "
                                   f"max {r['max_ms']} ms, lost {r['lost']}, dup {r['duplicates']}", soft_wrap=True)
                     runs.append(r)
-                asyncio.run(finish(eng.nats_url))
             finally:
                 distributor.terminate()
                 distributor.wait(15)

@@ -1,8 +1,8 @@
 """Where a command's time goes, stage by stage, from the times the platform writes down as
 it runs (``events.trace``): the benchmark adds only what its own client saw (the ``201``
 and the moment it read the feed's event) and reads the rest afterwards from the streams
-themselves (``LOG_<SERVICE>`` and ``COALITION``: each message's own store time, and the
-``Coalition-Trace`` header the relay set) and from the feed's events (the projection's
+themselves (``COALITION``: each message's own store time, and the ``Coalition-Trace``
+header the relay set) and from the feed's events (the projection's
 batches and when the feed made the event).
 
 Every time is the wall clock in nanoseconds (``time.time_ns``): the stages happen in
@@ -21,7 +21,6 @@ from nats.aio.msg import Msg
 
 from bench.common import percentile
 from events.settings import STREAM
-from events.stream import log_stream, subject_filter
 from events.trace import HEADER, parse_header
 
 #: (name, from, to): each stage's interval, in the order a command goes through them; the
@@ -29,8 +28,7 @@ from events.trace import HEADER, parse_header
 STAGES: list[tuple[str, str, str]] = [
     ("request received → group commit done", "received", "committed"),
     ("commit done → taken by the relay", "committed", "relayed"),
-    ("relay → stored in LOG_<SERVICE>", "relayed", "log"),
-    ("LOG_<SERVICE> → sourced into COALITION", "log", "coalition"),
+    ("relay → stored in COALITION", "relayed", "coalition"),
     ("COALITION → taken by the projection", "coalition", "taken"),
     ("taken → board rows written", "taken", "written"),
     ("written → COMMIT + NOTIFY woke the forum", "written", "woken"),
@@ -90,55 +88,21 @@ async def read_stream(nc: NATS, stream: str, after: int = 0, timeout: float = 10
         after = got[-1][0]
 
 
-async def stored_times(nc: NATS, stream: str, subjects: str, timeout: float = 30.0) -> dict[str, int]:
-    """``Nats-Msg-Id`` → store time (ns) of every message of ``stream``, through an ordered
-    consumer (a service's own stream answers no direct gets)."""
-    js = nc.jetstream()
-    last = (await js.stream_info(stream)).state.last_seq
-    out: dict[str, int] = {}
-    if not last:
-        return out
-    done = asyncio.get_running_loop().create_future()
-
-    async def on_msg(msg: Msg) -> None:
-        meta = msg.metadata
-        tokens = (msg.reply or "").split(".")  # $JS.ACK.<stream>.<consumer>.<n>.<sseq>.<cseq>.<ns>.<pending>
-        stored = int(tokens[7]) if len(tokens) == 9 else int(meta.timestamp.timestamp() * 1e6) * 1000
-        out[(msg.headers or {}).get("Nats-Msg-Id", "")] = stored
-        if meta.sequence.stream >= last and not done.done():
-            done.set_result(None)
-
-    sub = await js.subscribe(subjects, stream=stream, cb=on_msg, ordered_consumer=True)
-    try:
-        await asyncio.wait_for(done, timeout)
-    finally:
-        await sub.unsubscribe()
-    return out
-
-
-async def from_the_log(nc: NATS, since: int, services: tuple[str, ...]) -> dict[str, Trail]:
+async def from_the_log(nc: NATS, since: int) -> dict[str, Trail]:
     """Per item created after position ``since``: the moments its first event was received,
-    committed, relayed (its ``Coalition-Trace``), stored in its service's stream and in
-    ``COALITION`` (the streams' own times), and its position."""
+    committed, relayed (its ``Coalition-Trace``), stored in ``COALITION`` (the stream's own
+    time), and its position."""
     trails: dict[str, Trail] = {}
     for seq, headers, data in await read_stream(nc, STREAM, since):
         item = json.loads(data).get("subject")
         if not item or item in trails:
             continue
         trail = trails[item] = Trail(item, {"coalition": stamp_ns(headers["Nats-Time-Stamp"]), "position": seq})
-        trail.at["msg_id"] = headers.get("Nats-Msg-Id", "")  # type: ignore[assignment]
         stages = parse_header(headers.get(HEADER))
         if stages:
             for name, value in zip(("received", "committed", "relayed"), stages, strict=True):
                 if value:
                     trail.at[name] = value
-    stored: dict[str, int] = {}
-    for service in services:
-        stored.update(await stored_times(nc, log_stream(service), subject_filter(service)))
-    for trail in trails.values():
-        msg_id = trail.at.pop("msg_id")
-        if msg_id in stored:
-            trail.at["log"] = stored[msg_id]  # type: ignore[index]
     return trails
 
 

@@ -8,10 +8,12 @@ the committed file is what this module generates). The users:
 * ``admin`` — set-up and the CLI (``coalition setup``, ``rebuild``, ``status``, the tests'
   readers): every right; it creates the streams.
 * one user per service (``events.settings.SERVICES``), named after it — its relay
-  publishes only on ``coalition.<service>.>``, which only its own stream ``LOG_<SERVICE>``
-  takes, and reads only that stream's info and last message (the relay's checkpoint).
-  It cannot read another service's events, core-subscribe to ``coalition.>``, create a
-  consumer, or purge or delete a stream.
+  publishes only on ``coalition.<service>.>`` (into ``COALITION``), and reads only the
+  last message on those subjects, through the direct-get subject that carries them
+  (``$JS.API.DIRECT.GET.COALITION.coalition.<service>.>``: the server refuses any request
+  body there, so no sequence or other subject can be asked). It cannot read another
+  service's events, core-subscribe to ``coalition.>``, create a consumer, or purge or
+  delete a stream.
 * ``webhooks`` — the webhook deliverer: reads ``COALITION`` by position (batched direct
   gets, ``events.logread``) and its stream info; nothing else. The ``forum`` user may do
   the same besides its own rights, for the partners' HTTP feed.
@@ -43,7 +45,7 @@ from dataclasses import dataclass
 from events.partners import durable
 from events.settings import SERVICES, STREAM
 from events.sharing import SHARE_PREFIX, SHARE_STREAM, Partner, load_partners
-from events.stream import inbox_prefix, log_stream, subject_filter
+from events.stream import inbox_prefix, last_message_subject, subject_filter
 from projections.board.projector import DURABLE
 from projections.sharing.distributor import DURABLE as DISTRIBUTOR_DURABLE
 
@@ -66,12 +68,12 @@ class User:
 
 
 def service_user(service: str) -> User:
-    """A service's relay: its own subjects, its own stream's info and last message."""
-    stream = log_stream(service)
+    """A service's relay: publish on its own subjects (into ``COALITION``), and read the
+    last message on them through the one direct-get subject that answers nothing else
+    (``events.stream.last_message_subject``)."""
     reads = READ_LOG if service == FEED_SERVICE else ()
     return User(service,
-                publish=(subject_filter(service), f"$JS.API.STREAM.INFO.{stream}", f"$JS.API.STREAM.MSG.GET.{stream}",
-                         *reads),
+                publish=(subject_filter(service), last_message_subject(service), *reads),
                 subscribe=(f"{inbox_prefix(service)}.>",))
 
 

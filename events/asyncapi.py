@@ -73,8 +73,8 @@ def document(partners: tuple[Partner, ...], services: tuple[str, ...] = SERVICES
         "coalition": {
             "address": "coalition.{service}.{aggregate}.{event}",
             "title": f"The shared log ({STREAM})",
-            "description": f"Every event the organisations publish, on stream {STREAM} (which sources each "
-                           "service's LOG_<SERVICE>); the stream sequence is the position everywhere.",
+            "description": f"Every event the organisations publish, on stream {STREAM} (each service "
+                           "publishes on its own subjects); the stream sequence is the position everywhere.",
             "parameters": {
                 "service": {"description": "the publishing service", "enum": list(services)},
                 "aggregate": {"description": "what the event is about (the CloudEvent type's first part)",

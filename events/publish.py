@@ -2,11 +2,13 @@
 
 The mechanics every relay needs, knowing no service:
 
-* **The stream is the checkpoint.** Each service publishes into its own stream
-  ``LOG_<SERVICE>``, which ``COALITION`` sources (``events.stream``).
-  :meth:`OrderedPublisher.read_position` reads the last message there and takes the
-  notification id from its ``Nats-Msg-Id`` (``<service>:<id>``). There is no second
-  checkpoint to drift out of step, and the look-up reads no other service's events.
+* **The stream is the checkpoint.** Each service publishes on its own subjects straight
+  into ``COALITION`` (``events.stream``). :meth:`OrderedPublisher.read_position` reads the
+  last message on those subjects (a direct get with the subject in the API subject, the
+  one read a service's NATS user may make) and takes the notification id from its
+  ``Coalition-Id`` (``<service>:<id>``; ``Nats-Msg-Id`` on events published before).
+  There is no second checkpoint to drift out of step, and the look-up reads no other
+  service's events.
 * **In order, no duplicates.** :meth:`OrderedPublisher.publish` sends a JetStream atomic
   batch whose first message expects the sequence of the service's last message in its
   stream (``Nats-Expected-Last-Subject-Sequence`` with the subject ``coalition.<service>.>``).
@@ -21,19 +23,31 @@ import uuid
 from dataclasses import dataclass
 
 from nats.aio.client import Client as NATS
-from nats.js.errors import APIError, NotFoundError
+from nats.js.errors import APIError
 
 from contracts.envelope import CONTENT_TYPE, CloudEvent, encode_envelope
-from events.stream import log_stream, subject_filter
+from events.stream import last_message_subject, subject_filter
 from events.trace import HEADER as TRACE
 
 ERR_WRONG_LAST_SEQUENCE = 10071
 
+#: The header naming a relayed event: ``<service>:<notification id>``. Not ``Nats-Msg-Id``:
+#: on the shared stream another service could publish that id first and have the server
+#: drop the real event as a duplicate (``events.stream``).
+ID = "Coalition-Id"
+
+
+def event_id(headers: dict[str, str] | None) -> str:
+    """A message's ``<service>:<notification id>``: ``Coalition-Id``, or the
+    ``Nats-Msg-Id`` of events relayed before it existed."""
+    headers = headers or {}
+    return headers.get(ID) or headers.get("Nats-Msg-Id", "")
+
 
 @dataclass(frozen=True)
 class Position:
-    """Where one service's part of the shared log ends: the sequence in its own stream
-    ``LOG_<SERVICE>`` (not ``COALITION``'s) and the notification id."""
+    """Where one service's part of the shared log ends: the ``COALITION`` sequence of its
+    last message and that message's notification id."""
 
     stream_seq: int = 0
     notification_id: int = 0
@@ -55,7 +69,7 @@ def message(service: str, notification_id: int, subject: str, envelope: CloudEve
     (and already encoded, if ``payload`` is given); ``trace``: its stage times so far
     (``events.trace``), in the ``Coalition-Trace`` header."""
     headers = {
-        "Nats-Msg-Id": f"{service}:{notification_id}",
+        ID: f"{service}:{notification_id}",
         "Content-Type": CONTENT_TYPE,
         "Ce-Type": envelope.type,
         "Ce-Tlp": envelope.tlp,
@@ -73,19 +87,22 @@ class OrderedPublisher:
         self.js = nc.jetstream(timeout=10)
         self.service = service
         self.subjects = subject_filter(service)
-        self.stream = log_stream(service)
+        self.last_message = last_message_subject(service)
 
     async def read_position(self) -> Position:
-        """The last message in this service's stream (the relay's checkpoint)."""
-        try:
-            msg = await self.js.get_last_msg(self.stream, self.subjects)
-        except NotFoundError:
+        """The last message on this service's subjects (the relay's checkpoint)."""
+        reply = await self.nc.request(self.last_message, b"", timeout=10)
+        headers = reply.headers or {}
+        status = headers.get("Status")
+        if status == "404":
             return Position()
-        msg_id = (msg.headers or {}).get("Nats-Msg-Id", "")
+        if status:
+            raise APIError(code=int(status), description=headers.get("Description", ""))
+        msg_id = event_id(headers)
         service, _, nid = msg_id.partition(":")
         if service != self.service or not nid.isdigit():
-            raise RuntimeError(f"last message on {self.subjects} has Nats-Msg-Id {msg_id!r}")
-        return Position(stream_seq=msg.seq or 0, notification_id=int(nid))
+            raise RuntimeError(f"last message on {self.subjects} has id {msg_id!r}")
+        return Position(stream_seq=int(headers["Nats-Sequence"]), notification_id=int(nid))
 
     async def publish(self, after: Position, messages: list[Message]) -> Position:
         """Publish ``messages`` (which must follow on from ``after``) as one atomic batch;

@@ -1,19 +1,31 @@
-"""The shared log: one stream per service, ``COALITION`` sourcing them all, and connections.
+"""The shared log: one stream ``COALITION`` that every service's relay publishes into, and connections.
 
-Each service publishes into its own stream ``LOG_<SERVICE>`` (subjects ``coalition.<service>.>``),
-and ``COALITION``, which has no subjects of its own, **sources** every ``LOG_*`` stream:
-the NATS server copies each message across, in each source's order, with its subject and
-``Nats-Msg-Id`` (and a ``Nats-Stream-Source`` header), and resumes after a restart from
-the last message it copied. Readers (the board, the rebuild, partners) read ``COALITION``;
-its sequence is their position.
+Each service publishes on its own subjects ``coalition.<service>.>``, straight into
+``COALITION``; readers (the board, the rebuild, the distributor, the feed) read it, and
+its sequence is their position everywhere.
 
-Why not one stream: NATS permissions see a request's subject, not its body. The relay's
-checkpoint, "the last message on ``coalition.<service>.>``", is a ``STREAM.MSG.GET`` whose
-subject names only the stream; on a shared stream the right to ask it is the right to
-read every service's events. On its own stream the look-up
-(``$JS.API.STREAM.MSG.GET.LOG_<SERVICE>``) and the order guard are the service's alone,
-so a service's NATS user may publish its own subjects and read its own stream, nothing
-else (``coalition.natsconf``).
+Why one stream, written directly. The first trust round gave each service a stream of
+its own (``LOG_<SERVICE>``) that ``COALITION`` *sourced*, because the relay's checkpoint
+("the last message on ``coalition.<service>.>``") was a ``STREAM.MSG.GET`` whose subject
+names only the stream: on a shared stream the right to ask it was the right to read every
+service's events. The NATS server copies a sourced message on its own, with an fsync each
+(``sync_interval: always``): about 4 ms on this kind of disk, so the copy held the whole
+platform to about 250 events/s (an strace of a scratch server: 1,044 fsyncs for 1,000
+messages sourced, 42 for the same published in atomic batches). Now:
+
+* the checkpoint is a **direct get of the last message by subject** with the subject in
+  the API subject, ``$JS.API.DIRECT.GET.COALITION.coalition.<service>.>``: the server
+  answers with the last message on the service's own subjects and refuses any request
+  body (no sequence, no other subject), and a service's NATS user may publish to that one
+  API subject, so it reads its own last message and nothing else (``coalition.natsconf``);
+* the order guard is the atomic batch's ``Nats-Expected-Last-Subject-Sequence`` with the
+  subject ``coalition.<service>.>`` (``events.publish``), on ``COALITION`` itself;
+* the relay does not set ``Nats-Msg-Id``: on a shared stream another service could
+  publish that id first and have the server drop the real event as a duplicate. The
+  event's id travels as ``Coalition-Id`` (``<service>:<notification id>``); the order
+  guard, not deduplication, keeps a retry from publishing twice.
+
+Data folders of the sourced layout are moved back by set-up (``events.migrate``).
 """
 
 from __future__ import annotations
@@ -23,9 +35,9 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 import nats
 from nats.aio.client import Client as NATS
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig, StreamSource
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 
-from events.settings import SERVICES, STREAM, env
+from events.settings import STREAM, env
 
 log = logging.getLogger("coalition.stream")
 
@@ -35,48 +47,33 @@ def subject_filter(service: str) -> str:
     return f"coalition.{service}.>"
 
 
-def log_stream(service: str) -> str:
-    """The stream one service publishes into: ``LOG_<SERVICE>``."""
-    return f"LOG_{service.upper()}"
-
-
 def inbox_prefix(user: str) -> str:
     """Where a NATS user's replies come: ``_INBOX.<user>``, the one subject tree it may
     subscribe to, so that no user can listen to another's replies."""
     return f"_INBOX.{user}"
 
 
-def log_stream_config(service: str, replicas: int = 1) -> StreamConfig:
+def stream_config(replicas: int = 1) -> StreamConfig:
+    """``COALITION``: every service's subjects; atomic batches (a relay's batch is stored
+    whole or not at all) and direct gets (the relays' checkpoint look-up)."""
     return StreamConfig(
-        name=log_stream(service),
-        description=f"The events {service} publishes, in its store's order (sourced into {STREAM})",
-        subjects=[subject_filter(service)],
+        name=STREAM,
+        description="The coalition's shared log: every event the organisations publish",
+        subjects=["coalition.>"],
         storage=StorageType.FILE,
         retention=RetentionPolicy.LIMITS,
         discard=DiscardPolicy.OLD,
         num_replicas=replicas,
         allow_atomic=True,
-        duplicate_window=120.0,
-    )
-
-
-def stream_config(replicas: int = 1, services: tuple[str, ...] = SERVICES,
-                  start: dict[str, int] | None = None) -> StreamConfig:
-    """``COALITION``: no subjects, a source per service stream (from ``start[service]``,
-    if given: a migrated stream skips what it already holds)."""
-    start = start or {}
-    return StreamConfig(
-        name=STREAM,
-        description="The coalition's shared log: every event the organisations publish",
-        subjects=[],
-        sources=[StreamSource(name=log_stream(s), opt_start_seq=start.get(s)) for s in services],
-        storage=StorageType.FILE,
-        retention=RetentionPolicy.LIMITS,
-        discard=DiscardPolicy.OLD,
-        num_replicas=replicas,
         allow_direct=True,
         duplicate_window=120.0,
     )
+
+
+def last_message_subject(service: str) -> str:
+    """The direct-get API subject that answers the last message on ``service``'s own
+    subjects, and nothing else: the one read of the log a service's user may make."""
+    return f"$JS.API.DIRECT.GET.{STREAM}.{subject_filter(service)}"
 
 
 def servers_and_credentials(url: str) -> tuple[list[str], str | None, str | None]:

@@ -10,8 +10,7 @@ Where each stage is written down:
 * the service: **received** (the request reached the app: :data:`RECEIVED`, set per
   request), **committed** (its group commit returned) and **relayed** (the relay took it
   to publish) travel with the message on the log, in the :data:`HEADER` header;
-* JetStream: **stored** in ``LOG_<SERVICE>`` and then in ``COALITION`` (sourced) are
-  the streams' own message times;
+* JetStream: **stored** in ``COALITION`` is the stream's own message time;
 * the board's projection: **arrived** (the first message of a batch reached it),
   **taken** (it began applying the batch) and **written** (its rows written, the
   ``COMMIT`` next) travel in the payload of the ``board`` NOTIFY (:func:`note`);

@@ -11,6 +11,7 @@ import psycopg
 from nats.js.api import DeliverPolicy
 
 from contracts import decode_envelope
+from events.publish import event_id
 from events.settings import SERVICES
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def read_stream(nats_url: str) -> list[Published]:
             while True:
                 msg = await sub.next_msg(timeout=10)
                 ce = decode_envelope(msg.data)
-                out.append(Published(msg.metadata.sequence.stream, msg.subject, msg.headers["Nats-Msg-Id"],
+                out.append(Published(msg.metadata.sequence.stream, msg.subject, event_id(msg.headers),
                                      ce.id, ce.subject, ce.type))
                 if msg.metadata.sequence.stream >= last:
                     break

@@ -3,8 +3,8 @@ the board will hold: the rebuild benchmark checks the rebuilt board against its 
 
 The first tests need no engines: the generated events go through the relay's own
 ``relay_message``, are decoded as the board decodes them, and folded in memory. The last
-fills real streams: each service's events in its own ``LOG_<SERVICE>``, and ``COALITION``
-holding them all when ``fill_stream`` returns."""
+fills the real shared log: each service's events on its own subjects of ``COALITION``,
+all of them there when ``fill_stream`` returns."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from contracts.campaigning import ActionCalled
 from events.publish import OrderedPublisher
 from events.replay import decode
 from events.settings import SERVICES, STREAM
-from events.stream import connect, log_stream
+from events.stream import connect, subject_filter
 from projections.board.fold import fold
 from services.relay import relay_message
 
@@ -35,7 +35,7 @@ def test_the_generated_log_folds_into_the_board_the_generator_counts() -> None:
         nids[service] = nids.get(service, 0) + 1
         msg = relay_message(service, nids[service], event)
         assert msg.subject.startswith(f"coalition.{service}.")
-        assert msg.headers["Nats-Msg-Id"] == f"{service}:{nids[service]}"
+        assert msg.headers["Coalition-Id"] == f"{service}:{nids[service]}"
         envelope = decode(seq, msg.payload)
         assert envelope is not None, msg.subject
         batch.append((seq, envelope))
@@ -55,12 +55,14 @@ def test_the_same_seed_makes_the_same_log() -> None:
     assert kinds(LogGenerator(7, start=START)) == kinds(LogGenerator(7, start=START))
 
 
-def test_fill_stream_fills_each_services_stream_and_waits_for_the_shared_log(tmp_path: Path) -> None:
+def test_fill_stream_fills_each_services_subjects_and_waits_for_the_shared_log(tmp_path: Path) -> None:
     async def positions(url: str) -> tuple[dict[str, int], dict[str, int], int]:
         nc = await connect(url, "test-logdata", persistent=False)
         try:
             js = nc.jetstream()
-            sizes = {s: (await js.stream_info(log_stream(s))).state.messages for s in SERVICES}
+            info = await js.stream_info(STREAM, subjects_filter=">")
+            sizes = {s: sum(n for subject, n in (info.state.subjects or {}).items()
+                            if subject.startswith(subject_filter(s)[:-1])) for s in SERVICES}
             nids = {s: (await OrderedPublisher(nc, s).read_position()).notification_id for s in SERVICES}
             return sizes, nids, (await js.stream_info(STREAM)).state.messages
         finally:

@@ -1,7 +1,7 @@
 """NATS rights, tried as a hostile partner would with its own service's credentials.
 
 Each organisation's service has its own NATS user (coalition/natsconf.py): it may publish
-only on its own subjects, into its own stream, and read only that stream's last message;
+only on its own subjects, into the shared log, and read only the last message on them;
 the board projection may only consume through its own consumer; only the admin creates
 and removes streams. Every denial here is the server's, on the running platform.
 """
@@ -19,7 +19,8 @@ from nats.aio.client import Client as NATS
 from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 
 from coalition import natsconf
-from events.stream import connect, log_stream, with_credentials
+from events.publish import event_id
+from events.stream import connect, last_message_subject, with_credentials
 from tests.bodies import ATTACK
 from tests.conftest import Running
 
@@ -80,9 +81,9 @@ def run(coro: Awaitable[None]) -> None:
 
 def test_a_service_cannot_publish_as_another(platform: Running) -> None:
     """The movement's user publishes a forged caucus event: the server refuses it, and
-    neither the caucus's stream nor the shared log grows."""
+    the shared log does not grow."""
     async def scenario() -> None:
-        before = await last_seq(platform, log_stream("scg")), await last_seq(platform, "COALITION")
+        before = await last_seq(platform, "COALITION")
         async with as_user(platform, "momentum") as momentum:
             await momentum.refused(momentum.js.publish("coalition.scg.attack.reported", b"{}",
                                                        headers={"Nats-Msg-Id": "scg:999999"}),
@@ -90,24 +91,31 @@ def test_a_service_cannot_publish_as_another(platform: Running) -> None:
             await momentum.nc.publish("coalition.scg.attack.reported", b"{}")
             await momentum.violation("coalition.scg.attack.reported")
         await asyncio.sleep(0.2)
-        assert (await last_seq(platform, log_stream("scg")), await last_seq(platform, "COALITION")) == before
+        assert await last_seq(platform, "COALITION") == before
 
     run(scenario())
 
 
 def test_a_service_cannot_read_another_services_events(platform: Running) -> None:
-    """The movement's user reads its own stream's last message (its relay's checkpoint),
-    but not the caucus's, nor the shared log: no last message, no consumer, no
-    subscription to the subjects."""
+    """The movement's user reads the last message on its own subjects (its relay's
+    checkpoint), but nothing of the caucus's: not its last message (whatever the request
+    asks for on the one direct-get subject it may use), no message by sequence, no
+    consumer, no subscription to the subjects."""
     for org, service in (("momentum", "momentum"), ("scg", "scg")):
         platform.wait_on_board(platform.post(org, service, "/v1/attacks", ATTACK).json()["id"])
 
     async def scenario() -> None:
         async with as_user(platform, "momentum") as momentum:
-            own = await momentum.js.get_last_msg(log_stream("momentum"), "coalition.momentum.>")
-            assert (own.headers or {})["Nats-Msg-Id"].startswith("momentum:")
-            await momentum.refused(momentum.js.get_last_msg(log_stream("scg"), "coalition.scg.>"),
-                                   f"$JS.API.STREAM.MSG.GET.{log_stream('scg')}")
+            own = await momentum.nc.request(last_message_subject("momentum"), b"", timeout=1)
+            assert event_id(own.headers).startswith("momentum:")
+            for asked in (b'{"seq": 1}', b'{"last_by_subj": "coalition.scg.attack.reported"}',
+                          b'{"next_by_subj": "coalition.scg.>", "seq": 1}', b'{"multi_last": ["coalition.>"]}'):
+                answer = await momentum.nc.request(last_message_subject("momentum"), asked, timeout=1)
+                assert not answer.data and (answer.headers or {}).get("Status") == "408", asked  # Bad Request
+            await momentum.refused(momentum.nc.request(last_message_subject("scg"), b"", timeout=1),
+                                   last_message_subject("scg"))
+            await momentum.refused(momentum.js.get_last_msg("COALITION", "coalition.scg.>", direct=True),
+                                   "$JS.API.DIRECT.GET.COALITION")
             await momentum.refused(momentum.js.get_last_msg("COALITION", "coalition.scg.>"),
                                    "$JS.API.STREAM.MSG.GET.COALITION")
             await momentum.refused(momentum.js.add_consumer("COALITION", ConsumerConfig(
@@ -125,12 +133,11 @@ def test_a_service_cannot_read_another_services_events(platform: Running) -> Non
 
 
 def test_a_service_cannot_purge_or_delete_a_stream(platform: Running) -> None:
-    """The movement's user can neither purge nor delete its own stream, nor the shared log."""
+    """The movement's user can neither purge nor delete the shared log."""
     async def scenario() -> None:
         async with as_user(platform, "momentum") as momentum:
-            for stream in (log_stream("momentum"), "COALITION"):
-                await momentum.refused(momentum.js.purge_stream(stream), f"$JS.API.STREAM.PURGE.{stream}")
-                await momentum.refused(momentum.js.delete_stream(stream), f"$JS.API.STREAM.DELETE.{stream}")
+            await momentum.refused(momentum.js.purge_stream("COALITION"), "$JS.API.STREAM.PURGE.COALITION")
+            await momentum.refused(momentum.js.delete_stream("COALITION"), "$JS.API.STREAM.DELETE.COALITION")
         assert await last_seq(platform, "COALITION") > 0
 
     run(scenario())
@@ -138,14 +145,14 @@ def test_a_service_cannot_purge_or_delete_a_stream(platform: Running) -> None:
 
 def test_the_projection_only_consumes_through_its_own_consumer(platform: Running) -> None:
     """The board's user reads the shared log's info, but cannot publish an event, read a
-    service's stream, or make a consumer of another name."""
+    message but through its consumer, or make a consumer of another name."""
     async def scenario() -> None:
         async with as_user(platform, natsconf.BOARD) as board:
             await board.js.stream_info("COALITION")
             await board.nc.publish("coalition.forum.win.recorded", b"{}")
             await board.violation("coalition.forum.win.recorded")
-            await board.refused(board.js.get_last_msg(log_stream("scg"), "coalition.scg.>"),
-                                f"$JS.API.STREAM.MSG.GET.{log_stream('scg')}")
+            await board.refused(board.nc.request(last_message_subject("scg"), b"", timeout=1),
+                                last_message_subject("scg"))
             await board.refused(board.js.add_consumer("COALITION", ConsumerConfig(
                 name="spy", durable_name="spy", ack_policy=AckPolicy.NONE)), "$JS.API.CONSUMER.CREATE.COALITION.spy")
             await board.refused(board.js.delete_stream("COALITION"), "$JS.API.STREAM.DELETE.COALITION")
@@ -158,7 +165,7 @@ def test_the_admin_may_do_all_of_it(platform: Running) -> None:
     async def scenario() -> None:
         async with as_user(platform, natsconf.ADMIN) as admin:
             await admin.js.stream_info("COALITION")
-            await admin.js.get_last_msg(log_stream("scg"), "coalition.scg.>")
+            await admin.js.get_last_msg("COALITION", "coalition.scg.>")
             await admin.js.add_stream(StreamConfig(name="SCRATCH", subjects=["scratch.>"]))
             assert (await admin.js.publish("scratch.one", b"x")).seq == 1
             await admin.js.purge_stream("SCRATCH")
@@ -170,7 +177,7 @@ def test_the_admin_may_do_all_of_it(platform: Running) -> None:
 
 def test_the_webhook_deliverer_only_reads_the_shared_log_by_position(platform: Running) -> None:
     """The deliverer's user reads ``COALITION`` by position (batched direct gets) and its
-    stream info, nothing else: no publishing, no consumer, no service's own stream."""
+    stream info, nothing else: no publishing, no consumer."""
     from events.logread import log_end, read_after
 
     platform.wait_on_board(platform.post("momentum", "momentum", "/v1/attacks", ATTACK).json()["id"])
@@ -181,8 +188,8 @@ def test_the_webhook_deliverer_only_reads_the_shared_log_by_position(platform: R
             assert (await read_after(hooks.nc, 0, 1))[0][0] == 1
             await hooks.nc.publish("coalition.momentum.attack.reported", b"{}")
             await hooks.violation("coalition.momentum.attack.reported")
-            await hooks.refused(hooks.js.get_last_msg(log_stream("momentum"), "coalition.momentum.>"),
-                                f"$JS.API.STREAM.MSG.GET.{log_stream('momentum')}")
+            await hooks.refused(hooks.js.get_last_msg("COALITION", "coalition.momentum.>"),
+                                "$JS.API.STREAM.MSG.GET.COALITION")
             await hooks.refused(hooks.js.add_consumer("COALITION", ConsumerConfig(
                 durable_name="spy", ack_policy=AckPolicy.NONE)), "$JS.API.CONSUMER.DURABLE.CREATE.COALITION.spy")
 

@@ -26,14 +26,10 @@ is the price of durability and acknowledgements.
 **Measure.** A publisher publishes valid CloudEvents (``AttackReported`` through
 ``encode_envelope``) on ``coalition.bench.attack.reported`` at a steady rate R for T
 seconds with ``Bench-Sent-At`` (``time.time_ns()`` just before the publish) and
-``Bench-Run`` headers. It publishes as a service's relay does, into a stream of its own,
-``LOG_BENCH``, which ``COALITION`` sources like every ``LOG_<SERVICE>`` (``COALITION`` has
-no subjects of its own, ``events.stream``); the subscribers read ``COALITION``. So the lag
-is the one partners see: the publish, the server's copy into the shared log, the
-delivery (figures taken before the per-service streams, when the publisher wrote into
-``COALITION`` itself, lack the sourcing step). Using a stream of its own rather than a
-real service's keeps the benchmark's messages out of that service's stream, where the
-relay's checkpoint is its last message. Each subscriber records receipt − sent per message and the set of
+``Bench-Run`` headers. It publishes as a service's relay does, on subjects of its own
+(``coalition.bench.>``) straight into ``COALITION`` (``events.stream``); the subscribers
+read ``COALITION``. Subjects of its own rather than a real service's keep the benchmark's
+messages off that service's subjects, where the relay's checkpoint is its last message. Each subscriber records receipt − sent per message and the set of
 stream sequences of this run it got. Once the last publish is acknowledged the bench
 waits (bounded) until every subscriber has every message, then counts lost (S ×
 published − distinct received) and duplicates. Each run starts its consumers at the
@@ -52,9 +48,9 @@ What limits it on a 2-core machine: S=100 × R=200 is 20,000 deliveries/s, each 
 state it drops to ~22), so the whole box is busy and lag queues up; at S=50 the same
 code meets the goal.
 
-With COALITION_NATS_URL set this adds ``LOG_BENCH`` to that server's real ``COALITION``
-stream's sources for the run (removed at the end; its events stay on the shared log):
-use a scratch server, since read models consuming ``coalition.>`` would see the events.
+With COALITION_NATS_URL set its events go onto that server's real ``COALITION`` (and
+stay there): use a scratch server, since read models consuming ``coalition.>`` would see
+them.
 
 The package, by role: ``options`` (what a run is told), ``generator`` (the publisher),
 ``subscribers`` (one partner), ``workers`` (subscribers grouped in an event loop, in

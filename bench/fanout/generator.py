@@ -4,9 +4,9 @@ Subscribers measure lag as receipt − ``Bench-Sent-At``, so the stamp is taken 
 before each publish, and the rate is kept by a schedule (event ``i`` is due at
 ``t0 + i / R``) rather than by sleeping between sends, so that a slow send does not
 lower the rate. Each event is a real ``AttackReported`` CloudEvent, so that subscribers
-decode what partners decode. Publishes are asynchronous (``publish_async``) into the
-publisher's own stream ``LOG_BENCH``, whence the server sources them into ``COALITION``;
-the phase counts only what the stream acknowledged.
+decode what partners decode. Publishes are asynchronous (``publish_async``) on the
+publisher's own subjects of ``COALITION``; the phase counts only what the stream
+acknowledged.
 """
 
 from __future__ import annotations

@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: the publisher is a service of its own as far as the shared log goes: it publishes on
-#: ``coalition.bench.…`` into its own stream ``LOG_BENCH``, which ``COALITION`` sources
-#: like every service's (``bench.fanout.runner.bench_log``); subscribers read ``COALITION``
+#: ``coalition.bench.…`` into ``COALITION``, as every service does; subscribers read it
 PUBLISHER = "bench"
 SUBJECT = f"coalition.{PUBLISHER}.attack.reported"
 #: what each subscriber reads: the whole log

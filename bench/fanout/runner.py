@@ -22,11 +22,11 @@ from nats.js.errors import NotFoundError
 from bench.common import console, percentile
 from bench.fanout import cpu
 from bench.fanout.generator import publish
-from bench.fanout.options import PUBLISHER, Job, Options
+from bench.fanout.options import Job, Options
 from bench.fanout.workers import Group, Remote
 from events.migrate import ensure_stream
-from events.settings import SERVICES, STREAM
-from events.stream import connect, log_stream
+from events.settings import STREAM
+from events.stream import connect
 
 
 async def phase(url: str, js: Any, mode: str, run: int, opts: Options) -> dict[str, Any]:
@@ -105,40 +105,12 @@ async def cleanup(js: Any, run_id: str) -> None:
                 pass
 
 
-async def bench_log(js: Any) -> bool:
-    """The publisher's stream ``LOG_BENCH`` (subjects ``coalition.bench.>``), made as set-up
-    makes a service's and sourced into ``COALITION`` the same way, so that events reach the
-    subscribers by the path a relay's take: its own stream, then the server's sourcing
-    into the shared log. Returns whether it was made now (and is to be removed after)."""
-    try:
-        await js.stream_info(log_stream(PUBLISHER))
-        made = False
-    except NotFoundError:
-        made = True
-    await ensure_stream(js, (*SERVICES, PUBLISHER))
-    return made
-
-
-async def drop_bench_log(js: Any) -> None:
-    """Stop sourcing ``LOG_BENCH`` into ``COALITION`` and delete it (what it published
-    stays on the shared log, as any service's events do)."""
-    info = await js.stream_info(STREAM)
-    config = info.config
-    config.sources = [s for s in config.sources or [] if s.name != log_stream(PUBLISHER)]
-    await js.update_stream(config)
-    try:
-        await js.delete_stream(log_stream(PUBLISHER))
-    except NotFoundError:
-        pass
-
-
 async def bench(url: str, opts: Options) -> list[dict[str, dict[str, Any]]]:
     """Every run, each a phase per mode: ``[{mode: figures}]``."""
     nc = await connect(url, "bench-fanout-publisher", persistent=False)
-    made = False
     try:
         js = nc.jetstream(timeout=30)
-        made = await bench_log(js)
+        await ensure_stream(js)  # the publisher writes on coalition.bench.> straight into COALITION, as a relay does
         runs = []
         for run in range(opts.runs):
             # Alternate the order so neither mode always gets the warmer (or noisier) slot.
@@ -158,8 +130,4 @@ async def bench(url: str, opts: Options) -> list[dict[str, dict[str, Any]]]:
             runs.append(results)
         return runs
     finally:
-        try:
-            if made:
-                await drop_bench_log(nc.jetstream(timeout=30))
-        finally:
-            await nc.close()
+        await nc.close()

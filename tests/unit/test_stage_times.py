@@ -84,7 +84,7 @@ def test_an_attack_carries_when_it_was_received_committed_and_relayed_onto_the_l
     assert stamped is not None
     received, committed, relayed = stamped
     assert before <= received <= committed <= relayed <= trace.now()
-    assert published.headers["Nats-Msg-Id"] == "momentum:1"
+    assert published.headers["Coalition-Id"] == "momentum:1"
 
 
 def test_a_relay_with_nothing_handed_over_waits_rather_than_reading_its_store() -> None:
@@ -111,7 +111,7 @@ def test_the_benchmark_finds_each_commands_projection_batch_in_the_feeds_event()
     showed batches up to 5 and up to 8); its stages follow on from one another."""
     ms = 1_000_000  # the moments are nanoseconds
     trail = stages.Trail("item", {"received": 100 * ms, "committed": 110 * ms, "relayed": 115 * ms,
-                                  "log": 120 * ms, "coalition": 130 * ms, "position": 7, "acked": 112 * ms})
+                                  "coalition": 130 * ms, "position": 7, "acked": 112 * ms})
     feed = {"batches": [[8, 131 * ms, 135 * ms, 140 * ms, 150 * ms], [5, 101 * ms, 102 * ms, 103 * ms, 104 * ms]],
             "sent": 160 * ms}
     stages.from_the_feed(trail, 170 * ms, feed)
