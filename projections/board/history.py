@@ -112,20 +112,20 @@ class History:
         """whether ``record`` writes ``board.log`` too (a rebuild writes it in the transaction of
         the tables and leaves the board in memory and its snapshots to another process)"""
         self.state: memory.State | None = memory.State() if fresh else None
-        self.entries: dict[str, snapshots.Entry] = {}
-        """the items' snapshot entries, true but for ``stale``: a snapshot makes only those again"""
+        self.encoded = snapshots.Encoded()
+        """the items' snapshot entries and bytes, true but for ``stale``: a snapshot makes only those again"""
         self.stale: set[str] = set()
 
     def forget(self) -> None:
         self.state = None
-        self.entries, self.stale = {}, set()
+        self.encoded, self.stale = snapshots.Encoded(), set()
 
     def _load(self, conn: Connection, position: int) -> memory.State:
         """The board at ``position`` from the nearest snapshot (whose entries it keeps) and the log."""
         snapshot = nearest(conn, position, self.schema)
         with no_collection():
             state = snapshots.state_of(snapshot)
-            self.entries = {e.id: e for e in snapshot.items}
+            self.encoded = snapshots.Encoded({e.id: e for e in snapshot.items})
             raws = logged(conn, snapshot.position, position, self.schema)
             changes = fold([(seq, decode_envelope(raw)) for seq, raw in raws])  # type: ignore[misc]
             changes.last_seq = max(position, state.position)
@@ -175,7 +175,7 @@ class History:
         """A snapshot of ``state``: the entries of the items changed since the last one are
         made again, the others kept."""
         with no_collection():
-            body = snapshots.encode(state, snapshots.refresh(state, self.entries, self.stale))
+            body = self.encoded.body(state, self.stale)
         self.stale = set()
         conn.execute(sql.SQL("INSERT INTO {}.snapshots (position, body) VALUES (%s, %s) "
                              "ON CONFLICT (position) DO NOTHING").format(sql.Identifier(self.schema)),
