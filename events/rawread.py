@@ -26,6 +26,10 @@ from events.stream import inbox_prefix, servers_and_credentials
 Raw = list[tuple[int, bytes]]
 
 CRLF = b"\r\n"
+#: Seconds the server keeps our consumer with no pull request open: longer than a loaded
+#: machine takes to apply the batches queued ahead (the reader waits meanwhile); it is
+#: deleted at the end anyway, this only bounds what a killed reader leaves behind.
+IDLE = 300.0
 
 
 @dataclass(slots=True)
@@ -235,10 +239,10 @@ class RawReader:
         if end < start:
             return 0
         created = await self._request(f"$JS.API.CONSUMER.CREATE.{self.stream}",
-                                      consumer_request(self.stream, start, filter_subject, idle=self.timeout))
+                                      consumer_request(self.stream, start, filter_subject, idle=IDLE))
         next_subject = f"$JS.API.CONSUMER.MSG.NEXT.{self.stream}.{created['name']}"
         deliveries = f"{self.inbox}.m"
-        queue: asyncio.Queue[Raw | None] = asyncio.Queue(maxsize=8)
+        queue: asyncio.Queue[Raw | None] = asyncio.Queue(maxsize=2)
         pull = min(self.pull, end - start + 1)
         expires = int(self.timeout * 1e9)
 
