@@ -6,10 +6,16 @@
 1. M events of the realistic mix (``bench.logdata``) are published as the relays would,
    each service's into its own stream ``LOG_<SERVICE>``, and the benchmark waits until
    ``COALITION``, which sources them, holds them all.
-2. ``projections.board.rebuild.rebuild`` replays the whole stream into a shadow schema and
-   swaps it in, R times: events/s of each run, and the median. The board it leaves is
+2. The ceiling, in the same run: the stream read alone by the rebuild's reader
+   (``events.rawread``), then read and decoded, then read, decoded and folded (no writes),
+   and read alone by nats-py (``events.replay``, the reader before); the time split
+   read / decode / fold / write per event follows from the differences.
+3. ``projections.board.rebuild.rebuild`` replays the whole stream into a shadow schema and
+   swaps it in, R times: events/s of each run, and the median, with its own split (waiting
+   for the stream, applying batches, the deferred indexes, the swap, and the busy time of
+   the process that keeps the board in memory and its snapshots). The board it leaves is
    checked against what the log holds (items, pledges, position).
-3. K events of the same mix are saved in an eventsourcing application (``benchsource``)
+4. K events of the same mix are saved in an eventsourcing application (``benchsource``)
    and the stock ``eventsourcing.projection.ProjectionRunner`` projects them with
    ``StockBoardProjection``: for each event, the board row(s) and the tracking record are
    written in one transaction by a ``PostgresTrackingRecorder`` subclass, into tables of
@@ -26,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -40,9 +47,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bench.common import console, engines, median, report
 from bench.logdata import SOURCE, LogGenerator, fill_store, fill_stream
+from contracts import decode_envelope
+from events.rawread import read_raw
+from events.replay import replay_raw
+from events.settings import STREAM
+from events.stream import connect
 from events.settings import DatabaseParams
 from projections.board import schema
-from projections.board.fold import ATTACK_TITLES
+from projections.board.fold import ATTACK_TITLES, fold
 from projections.board.rebuild import rebuild
 from projections.board.store import ITEM_COLUMNS, JSON_COLUMNS
 from services.domain.attacks import Attack
@@ -235,6 +247,16 @@ def board_counts(database_url: str) -> tuple[int, int, int]:
         return int(items[0]) if items else 0, int(pledges[0]) if pledges else 0, schema.position(conn)
 
 
+async def stream_messages(nats_url: str) -> int:
+    nc = await connect(nats_url, "bench-rebuild", persistent=False)
+    try:
+        return (await nc.jetstream(timeout=30).stream_info(STREAM)).state.messages
+    except Exception:  # noqa: BLE001 - no stream yet
+        return 0
+    finally:
+        await nc.close()
+
+
 async def fill(nats_url: str, count: int, generator: LogGenerator) -> tuple[int, float]:
     with _progress() as bar:
         task = bar.add_task(f"publishing {count:,} events", total=count, rate="")
@@ -243,8 +265,50 @@ async def fill(nats_url: str, count: int, generator: LogGenerator) -> tuple[int,
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, rate=f"{done / (time.perf_counter() - began):,.0f} ev/s")
 
-        last_seq = await fill_stream(nats_url, count, progress, generator=generator)
+        # a loaded machine sources slowly: wait long rather than fail (the rebuild is timed, not this)
+        last_seq = await fill_stream(nats_url, count, progress, generator=generator, timeout=120 + count / 2_000)
         return last_seq, count / (time.perf_counter() - began)
+
+
+CEILINGS = ("read", "read+decode", "read+decode+fold", "read by nats-py")
+
+
+async def ceiling(nats_url: str, stage: str, batch_size: int = 50_000) -> tuple[int, float, float]:
+    """The whole stream through ``stage`` only (no writes): events, wall and CPU seconds."""
+    nc = await connect(nats_url, "bench-ceiling", persistent=False)
+    try:
+        js = nc.jetstream(timeout=30)
+        info = await js.stream_info(STREAM)
+        first, end = info.state.first_seq, info.state.last_seq
+        seen = 0
+
+        async def on_batch(batch: list[tuple[int, bytes]]) -> None:
+            nonlocal seen
+            seen += len(batch)
+            if stage != "read" and stage != "read by nats-py":
+                decoded = [(seq, decode_envelope(data)) for seq, data in batch]
+                if stage == "read+decode+fold":
+                    fold(decoded)  # type: ignore[arg-type]
+
+        began, cpu = time.perf_counter(), time.process_time()
+        if stage == "read by nats-py":
+            await replay_raw(js, first, end, on_batch, batch_size)
+        else:
+            await read_raw(nats_url, STREAM, first, end, on_batch, batch_size, "coalition.>")
+        return seen, time.perf_counter() - began, time.process_time() - cpu
+    finally:
+        await nc.close()
+
+
+async def run_ceilings(nats_url: str) -> dict[str, tuple[int, float, float]]:
+    results = {}
+    for stage in CEILINGS:
+        with _progress() as bar:
+            task = bar.add_task(f"ceiling: {stage}", total=None, rate="")
+            results[stage] = await ceiling(nats_url, stage)
+            n, seconds, _ = results[stage]
+            bar.update(task, total=n, completed=n, rate=f"{n / seconds:,.0f} ev/s")
+    return results
 
 
 async def run_rebuilds(database_url: str, nats_url: str, runs: int, total: int) -> list[Any]:
@@ -262,6 +326,19 @@ async def run_rebuilds(database_url: str, nats_url: str, runs: int, total: int) 
     return results
 
 
+def holder(split: dict[str, float], ceilings: dict[str, tuple[int, float, float]]) -> tuple[str, str]:
+    """The stage that holds a rebuild short of the goal, with its evidence: the longest of
+    the rebuild's own split (``apply`` includes waiting for the history process to take a
+    batch), and the ceiling of reading and decoding alone."""
+    stages = {"reading the stream": split.get("read", 0.0),
+              "applying batches (decode, fold, tables, log)": split.get("apply", 0.0),
+              "the history process (board in memory, snapshots)": split.get("history", 0.0)}
+    name = max(stages, key=lambda k: stages[k])
+    n, seconds, _ = ceilings.get("read+decode", (0, 0.0, 0.0))
+    return name, (f"{stages[name]:.1f}s busy; reading and decoding alone: "
+                  f"{n / seconds if seconds else 0:,.0f} events/s")
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench rebuild", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -270,13 +347,23 @@ def main(argv: list[str]) -> int:
                         help="events for the stock ProjectionRunner (5,000)")
     parser.add_argument("--runs", type=int, default=3, metavar="R", help="rebuilds to time (3)")
     parser.add_argument("--quick", action="store_true", help="smoke run: M=5,000, K=300, R=1")
+    parser.add_argument("--data-dir", type=Path, metavar="DIR",
+                        help="keep the engines' folder; a log of exactly M events already there (from an earlier "
+                             "run with the same M) is replayed again without publishing it anew")
     args = parser.parse_args(argv)
     if args.quick:
         args.events, args.stock_events, args.runs = 5_000, 300, 1
 
-    with engines() as eng:
+    with engines(args.data_dir) as eng:
         generator = LogGenerator()
-        last_seq, fill_rate = asyncio.run(fill(eng.nats_url, args.events, generator))
+        held = asyncio.run(stream_messages(eng.nats_url)) if args.data_dir else 0
+        if held == args.events:  # the same seed made it: count what it holds without publishing it again
+            for _ in generator.entries(args.events):
+                pass
+            last_seq, fill_rate = held, 0.0
+        else:
+            last_seq, fill_rate = asyncio.run(fill(eng.nats_url, args.events, generator))
+        ceilings = asyncio.run(run_ceilings(eng.nats_url))
         results = asyncio.run(run_rebuilds(eng.database_url, eng.nats_url, args.runs, last_seq))
         items, pledges, position = board_counts(eng.database_url)
         stock = run_stock(eng.database_url, args.stock_events)
@@ -291,11 +378,30 @@ def main(argv: list[str]) -> int:
     if not board_ok:
         console.print(f"[red]rebuilt board: {items} items, {pledges} pledges, position {position}; expected "
                       f"{generator.board_items} items, {generator.counts['Pledge.Made']} pledges, position {last_seq}")
+    rate = {stage: n / seconds if seconds else 0.0 for stage, (n, seconds, _) in ceilings.items()}
+    per_event = {stage: seconds / n * 1e6 if n else 0.0 for stage, (n, seconds, _) in ceilings.items()}
+    # wall µs per event of each stage: the differences between the passes; writing is the
+    # rest of the median rebuild
+    middle = sorted(results, key=lambda r: r.rate)[len(results) // 2] if results else None
+    rebuild_us = middle.seconds / middle.events * 1e6 if middle and middle.events else 0.0
+    stage_us = {"read": per_event["read"], "decode": per_event["read+decode"] - per_event["read"],
+                "fold": per_event["read+decode+fold"] - per_event["read+decode"],
+                "write and the rest": rebuild_us - per_event["read+decode+fold"]}
+    split = middle.split if middle else {}
     rows = [
-        ("log", f"{args.events:,} events", f"published and sourced into COALITION at {fill_rate:,.0f} events/s"),
+        ("log", f"{args.events:,} events", f"published and sourced into COALITION at {fill_rate:,.0f} events/s"
+                                            if fill_rate else "already in --data-dir from an earlier run"),
+        *[(f"ceiling: {stage}", f"{rate[stage]:,.0f} events/s",
+           f"{ceilings[stage][0]:,} events in {ceilings[stage][1]:.2f}s, CPU {ceilings[stage][2]:.2f}s, no writes")
+          for stage in CEILINGS],
+        ("split per event (wall)", f"{rebuild_us:,.1f} µs",
+         ", ".join(f"{k} {v:,.1f}" for k, v in stage_us.items())),
+        ("rebuild's own split (s)", f"{middle.seconds if middle else 0:.2f}s",
+         ", ".join(f"{k} {v:.2f}" for k, v in split.items())),
         *[(f"rebuild run {i + 1}", f"{r.rate:,.0f} events/s", f"{r.events:,} events in {r.seconds:.2f}s")
           for i, r in enumerate(results)],
         ("rebuild (median)", f"{ours:,.0f} events/s", f"goal ≥ {TARGET_RATE:,}"),
+        *([] if ours >= TARGET_RATE else [("what holds it", *holder(split, ceilings))]),
         ("rebuilt board", f"{items:,} items", f"{pledges:,} pledges, position {position:,}"
                                                + ("" if board_ok else " — MISMATCH")),
         ("stock ProjectionRunner", f"{stock['rate']:,.0f} events/s",
@@ -304,6 +410,9 @@ def main(argv: list[str]) -> int:
     ]
     figures = {
         "events": args.events, "stock_events": stock["events"], "runs": args.runs,
+        "ceiling_events_per_second": {k: round(v, 1) for k, v in rate.items()},
+        "split_us_per_event": {k: round(v, 2) for k, v in stage_us.items()},
+        "rebuild_split_seconds": {k: round(v, 3) for k, v in split.items()},
         "events_per_second": round(ours, 1), "stock_events_per_second": round(stock["rate"], 1),
         "ratio": round(ratio, 2),
         "run_events_per_second": [round(r, 1) for r in rates],

@@ -28,3 +28,9 @@ def test_rebuild_benchmark_quick_run_reports_its_figures() -> None:
     assert "ratio" in figures
     assert figures["events"] == 5000 and figures["stock_events"] == 300 and figures["runs"] == 1
     assert figures["board_ok"] and figures["stock_ok"], figures
+    # the ceiling of reading and decoding, measured in the same run, and the time split
+    assert set(figures["ceiling_events_per_second"]) == {
+        "read", "read+decode", "read+decode+fold", "read by nats-py"}
+    assert all(rate > 0 for rate in figures["ceiling_events_per_second"].values())
+    assert set(figures["split_us_per_event"]) == {"read", "decode", "fold", "write and the rest"}
+    assert {"read", "apply", "index", "swap", "history"} <= set(figures["rebuild_split_seconds"])

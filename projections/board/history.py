@@ -36,6 +36,20 @@ def log_row(seq: int, ce: CloudEvent, raw: bytes) -> tuple[object, ...]:
     return (seq, ce.type, d.org, ce.subject, concerned(ce), ce.time, d.tlp, d.audience, raw)
 
 
+#: ``board.log``'s column types, for a binary COPY: the raw event goes as it is, not as hex text.
+LOG_TYPES = ("int8", "text", "text", "text", "text[]", "timestamptz", "text", "text[]", "bytea")
+
+
+def write_log(conn: Connection, applied: Applied, schema: str) -> None:
+    """``applied`` into ``board.log``, inside the caller's transaction."""
+    if applied:
+        with conn.cursor() as cur, cur.copy(sql.SQL("COPY {}.log ({}) FROM STDIN (FORMAT BINARY)").format(
+                sql.Identifier(schema), sql.SQL(", ").join(map(sql.Identifier, LOG_COLUMNS)))) as copy:
+            copy.set_types(LOG_TYPES)
+            for seq, ce, raw in applied:
+                copy.write_row(log_row(seq, ce, raw))
+
+
 def replay(state: memory.State, raws: Iterable[tuple[int, bytes]], position: int) -> memory.State:
     """``state`` moved on by the logged events ``raws`` (in order), up to ``position``: the
     same fold as the live board, in one batch (which gives the board of applying them one
@@ -91,24 +105,27 @@ class History:
     latest snapshot and the log when first needed, and dropped by ``forget`` when a
     transaction it took part in did not commit."""
 
-    def __init__(self, schema: str, every: int = SNAPSHOT_EVERY, fresh: bool = False) -> None:
+    def __init__(self, schema: str, every: int = SNAPSHOT_EVERY, fresh: bool = False, log: bool = True) -> None:
         self.schema = schema
         self.every = every
+        self.log = log
+        """whether ``record`` writes ``board.log`` too (a rebuild writes it in the transaction of
+        the tables and leaves the board in memory and its snapshots to another process)"""
         self.state: memory.State | None = memory.State() if fresh else None
-        self.entries: dict[str, snapshots.Entry] = {}
-        """the items' snapshot entries, true but for ``stale``: a snapshot makes only those again"""
+        self.encoded = snapshots.Encoded()
+        """the items' snapshot entries and bytes, true but for ``stale``: a snapshot makes only those again"""
         self.stale: set[str] = set()
 
     def forget(self) -> None:
         self.state = None
-        self.entries, self.stale = {}, set()
+        self.encoded, self.stale = snapshots.Encoded(), set()
 
     def _load(self, conn: Connection, position: int) -> memory.State:
         """The board at ``position`` from the nearest snapshot (whose entries it keeps) and the log."""
         snapshot = nearest(conn, position, self.schema)
         with no_collection():
             state = snapshots.state_of(snapshot)
-            self.entries = {e.id: e for e in snapshot.items}
+            self.encoded = snapshots.Encoded({e.id: e for e in snapshot.items})
             raws = logged(conn, snapshot.position, position, self.schema)
             changes = fold([(seq, decode_envelope(raw)) for seq, raw in raws])  # type: ignore[misc]
             changes.last_seq = max(position, state.position)
@@ -124,12 +141,8 @@ class History:
         ``written`` are the changes the caller folded and wrote to the tables for the same
         events: when no snapshot falls inside the batch (most live batches), the board in
         memory takes those rather than folding the events a second time."""
-        s = sql.Identifier(self.schema)
-        if applied:
-            with conn.cursor() as cur, cur.copy(sql.SQL("COPY {}.log ({}) FROM STDIN").format(
-                    s, sql.SQL(", ").join(map(sql.Identifier, LOG_COLUMNS)))) as copy:
-                for seq, ce, raw in applied:
-                    copy.write_row(log_row(seq, ce, raw))
+        if self.log:
+            write_log(conn, applied, self.schema)
         if self.state is None:
             # the board before this batch, which is already in the log
             before = applied[0][0] - 1 if applied else position
@@ -162,7 +175,7 @@ class History:
         """A snapshot of ``state``: the entries of the items changed since the last one are
         made again, the others kept."""
         with no_collection():
-            body = snapshots.encode(state, snapshots.refresh(state, self.entries, self.stale))
+            body = self.encoded.body(state, self.stale)
         self.stale = set()
         conn.execute(sql.SQL("INSERT INTO {}.snapshots (position, body) VALUES (%s, %s) "
                              "ON CONFLICT (position) DO NOTHING").format(sql.Identifier(self.schema)),
