@@ -6,6 +6,17 @@ publisher's ``201`` to the receipt. Nothing may be lost, nothing duplicated (by
 ``webhook-id``). The deliverer is the platform's own (``python -m webhooks``, supervised
 by ``coalition up``), its targets on loopback allowed for the run.
 
+Beside them, the partners without NATS or webhooks: F readers (``--feeds``, 4 by default;
+``0`` for none) of the forum's HTTP feed as Server-Sent Events (``GET /v1/feed/events``),
+each as a partner organisation with its own key (every partner receives the GREEN and
+CLEAR items published), from the log's end before the first publish, resuming with
+``Last-Event-ID`` if a stream ends. They run in a process of their own (neither the
+publisher's nor the webhook receivers', so neither channel's receiving slows the other's),
+each noting when it reads each CloudEvent (by id and item subject); the delay is measured
+from the same ``201`` as a webhook's, so the two channels' figures compare directly.
+Reported as "feed (SSE)": p50/p95/p99, lost (expected − distinct received within the
+drain), duplicated (by CloudEvent id).
+
 ``--idle SECONDS`` measures instead what the deliverer costs when nothing happens: the
 endpoints registered, nothing published, the messages it sends the NATS server (the
 server's own count, ``/connz`` on its monitoring port) and the CPU it uses in that time.
@@ -25,6 +36,7 @@ import urllib.request
 from collections import Counter
 from pathlib import Path
 
+import aiohttp
 import msgspec
 
 from bench.common import percentile, report
@@ -37,6 +49,16 @@ SETTINGS = {**ENVIRONMENT, "COALITION_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8",
 
 class _Subject(msgspec.Struct):
     subject: str
+
+
+class _Event(msgspec.Struct):
+    id: str
+    subject: str
+
+
+#: the organisations the endpoints and the feed readers act as, round robin: every one a
+#: partner by default (``events.sharing.load_partners``), so each receives every GREEN/CLEAR item
+ORGS = ["rmt", "fbu", "momentum", "scg", "bfawu", "forum"]
 
 
 def _receive(port: int, ready: multiprocessing.synchronize.Event) -> None:  # type: ignore[name-defined]
@@ -76,19 +98,144 @@ def _receive(port: int, ready: multiprocessing.synchronize.Event) -> None:  # ty
         asyncio.run(main())
 
 
+def _read_feeds(port: int, ready: multiprocessing.synchronize.Event) -> None:  # type: ignore[name-defined]
+    """The feed readers' process: ``POST /_start {"url", "keys", "after"}`` opens one SSE
+    stream per key and answers once every one has said ``ready``; records (reader, id,
+    subject, when) per CloudEvent read, served by ``/_count`` and ``/_dump``."""
+    from aiohttp import web
+
+    records: list[tuple[int, str, str, float]] = []
+    reconnects = [0]
+    decode = msgspec.json.Decoder(_Event).decode
+    readers: list[asyncio.Task[None]] = []
+
+    async def read(i: int, url: str, key: str, after: int, opened: asyncio.Event) -> None:
+        """One partner's stream, from ``after``; reconnects with ``Last-Event-ID`` if it ends."""
+        last = after
+        timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
+        async with aiohttp.ClientSession(timeout=timeout) as s:
+            while True:
+                headers = {"Authorization": f"Bearer {key}"}
+                if opened.is_set():
+                    headers["Last-Event-ID"] = str(last)
+                try:
+                    async with s.get(url, params={"after": after}, headers=headers) as resp:
+                        if resp.status != 200:
+                            raise RuntimeError(f"{url} → {resp.status}: {await resp.text()}")
+                        buffer, event, ident, data = b"", b"", b"", []
+                        async for chunk in resp.content.iter_any():
+                            *lines, buffer = (buffer + chunk).split(b"\n")
+                            for line in lines:
+                                line = line.rstrip(b"\r")
+                                if line.startswith(b"data:"):
+                                    data.append(line[5:].lstrip())
+                                elif line.startswith(b"event:"):
+                                    event = line[6:].strip()
+                                elif line.startswith(b"id:"):
+                                    ident = line[3:].strip()
+                                elif not line:
+                                    if event == b"cloudevent" and data:
+                                        now = time.monotonic()
+                                        ce = decode(b"\n".join(data))
+                                        records.append((i, ce.id, ce.subject, now))
+                                    elif event == b"ready":
+                                        opened.set()
+                                    if ident:
+                                        last = int(ident)
+                                    event, ident, data = b"", b"", []
+                except aiohttp.ClientError:
+                    pass
+                reconnects[0] += 1
+                await asyncio.sleep(0.5)
+
+    async def start(request: web.Request) -> web.Response:
+        asked = await request.json()
+        opened = [asyncio.Event() for _ in asked["keys"]]
+        readers.extend(asyncio.create_task(read(i, asked["url"], key, asked["after"], opened[i]))
+                       for i, key in enumerate(asked["keys"]))
+        deadline = time.monotonic() + 30
+        while not all(o.is_set() for o in opened) and time.monotonic() < deadline:
+            if any(t.done() for t in readers):
+                break
+            await asyncio.sleep(0.05)
+        failed = [t for t in readers if t.done()]
+        if failed or not all(o.is_set() for o in opened):
+            reason = repr(failed[0].exception()) if failed else "not every stream said ready within 30 s"
+            return web.Response(status=503, text=reason)
+        return web.Response(status=204)
+
+    async def count(_: web.Request) -> web.Response:
+        return web.Response(text=str(len(records)))
+
+    async def dump(_: web.Request) -> web.Response:
+        return web.json_response({"records": records, "reconnects": reconnects[0]})
+
+    async def main() -> None:
+        app = web.Application()
+        app.router.add_post("/_start", start)
+        app.router.add_get("/_count", count)
+        app.router.add_get("/_dump", dump)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        ready.set()
+        await asyncio.Event().wait()
+
+    try:
+        import uvloop
+
+        uvloop.run(main())
+    except ImportError:
+        asyncio.run(main())
+
+
+async def log_end(s: aiohttp.ClientSession, p: Running) -> int:
+    """Where the log ends now, as a partner finds out: its feed's pages read to the end."""
+    after = 0
+    while True:
+        async with s.get(p.url("forum", "/v1/feed"), params={"after": after, "limit": 1000},
+                         headers=p.headers("forum")) as resp:
+            page = await resp.json()
+        if page["next"] == after:
+            return after
+        after = page["next"]
+
+
+def _delays(acked: dict[str, float], records: list, owners: list, kind: int) -> tuple[list[float], int, int]:
+    """Delays (ms) from each ``201`` to each owner's first receipt; lost and duplicated (by
+    ``records``' column ``kind``: the webhook-id, or the CloudEvent id)."""
+    delays: list[float] = []
+    lost = duplicated = 0
+    for owner in owners:
+        mine = [r for r in records if r[0] == owner]
+        ids = Counter(r[kind] for r in mine)
+        duplicated += sum(n - 1 for n in ids.values())
+        first: dict[str, float] = {}
+        for _, _, subject, at in mine:
+            first.setdefault(subject, at)
+        lost += sum(1 for item in acked if item not in first)
+        delays += [(first[item] - t) * 1000 for item, t in acked.items() if item in first]
+    return delays, lost, duplicated
+
+
 async def measure(p: Running, receiver: str, endpoints: int, rate: float, seconds: float,
-                  drain: float) -> dict[str, object]:
-    orgs = ["rmt", "fbu", "momentum", "scg", "bfawu", "forum"]
+                  drain: float, feeder: str | None = None, feeds: int = 0) -> dict[str, object]:
     acked: dict[str, float] = {}
     async with session(256) as s:
         paths = []
         for i in range(endpoints):
-            org = orgs[i % len(orgs)]
+            org = ORGS[i % len(ORGS)]
             async with s.post(p.url("forum", "/v1/webhooks"), json={"url": f"{receiver}/ep{i}"},
                               headers=p.headers(org)) as resp:
                 if resp.status != 201:
                     raise RuntimeError(f"register → {resp.status}: {await resp.text()}")
             paths.append(f"/ep{i}")
+        if feeds:
+            keys = [p.headers(ORGS[i % len(ORGS)])["Authorization"].removeprefix("Bearer ") for i in range(feeds)]
+            asked = {"url": p.url("forum", "/v1/feed/events"), "keys": keys, "after": await log_end(s, p)}
+            async with s.post(f"{feeder}/_start", json=asked) as resp:
+                if resp.status != 204:
+                    raise RuntimeError(f"feed readers → {resp.status}: {await resp.text()}")
 
         async def one(i: int) -> None:
             item = await send(s, p, i)
@@ -105,31 +252,37 @@ async def measure(p: Running, receiver: str, endpoints: int, rate: float, second
         await asyncio.gather(*tasks)
         sent_for = time.monotonic() - began
         deadline = time.monotonic() + drain
-        while time.monotonic() < deadline:
-            async with s.get(f"{receiver}/_count") as resp:
-                if int(await resp.text()) >= total * endpoints:
-                    break
+        waiting = [(receiver, total * endpoints)] + ([(feeder, total * feeds)] if feeds else [])
+        while waiting and time.monotonic() < deadline:
+            async with s.get(f"{waiting[0][0]}/_count") as resp:
+                if int(await resp.text()) >= waiting[0][1]:
+                    waiting.pop(0)
+                    continue
             await asyncio.sleep(0.2)
         async with s.get(f"{receiver}/_dump") as resp:
             records = await resp.json()
-    delays: list[float] = []
-    lost = duplicated = 0
+        read: dict[str, object] = {"records": [], "reconnects": 0}
+        if feeds:
+            async with s.get(f"{feeder}/_dump") as resp:
+                read = await resp.json()
     span = max((r[3] for r in records), default=began) - began
-    for path in paths:
-        mine = [r for r in records if r[0] == path]
-        ids = Counter(r[1] for r in mine)
-        duplicated += sum(n - 1 for n in ids.values())
-        first: dict[str, float] = {}
-        for _, _, subject, at in mine:
-            first.setdefault(subject, at)
-        lost += sum(1 for item in acked if item not in first)
-        delays += [(first[item] - t) * 1000 for item, t in acked.items() if item in first]
-    return {"endpoints": endpoints, "rate": rate, "seconds": seconds, "published": len(acked),
+    delays, lost, duplicated = _delays(acked, records, paths, 1)
+    figures: dict[str, object] = {"endpoints": endpoints, "rate": rate, "seconds": seconds, "published": len(acked),
             "sent_rate": round(len(acked) / sent_for, 1), "expected": len(acked) * endpoints,
             "delivered": len(records), "lost": lost, "duplicated": duplicated,
             "deliveries_per_second": round(len(records) / span) if span > 0 else None,
             "p50_ms": round(percentile(delays, 50), 1), "p95_ms": round(percentile(delays, 95), 1),
             "p99_ms": round(percentile(delays, 99), 1), "max_ms": round(max(delays, default=0), 1)}
+    if feeds:
+        got = read["records"]
+        assert isinstance(got, list)
+        fed, flost, fdup = _delays(acked, got, list(range(feeds)), 1)
+        figures["feed_sse"] = {
+            "channel": "feed (SSE)", "readers": feeds, "expected": len(acked) * feeds, "received": len(got),
+            "lost": flost, "duplicated": fdup, "reconnects": read["reconnects"],
+            "p50_ms": round(percentile(fed, 50), 1), "p95_ms": round(percentile(fed, 95), 1),
+            "p99_ms": round(percentile(fed, 99), 1), "max_ms": round(max(fed, default=0), 1)}
+    return figures
 
 
 def _nats_messages_in(p: Running, name: str) -> int:
@@ -146,7 +299,7 @@ def idle(p: Running, receiver: str, endpoints: int, seconds: float) -> dict[str,
     import httpx
 
     for i in range(endpoints):
-        org = ["rmt", "fbu", "momentum", "scg", "bfawu", "forum"][i % 6]
+        org = ORGS[i % len(ORGS)]
         resp = httpx.post(p.url("forum", "/v1/webhooks"), json={"url": f"{receiver}/ep{i}"}, headers=p.headers(org),
                           timeout=30)
         assert resp.status_code == 201, resp.text
@@ -167,18 +320,30 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rate", type=float, default=500, help="commands/s published (default %(default)s)")
     parser.add_argument("--seconds", type=float, default=10, help="seconds of publishing (default %(default)s)")
     parser.add_argument("--drain", type=float, default=120, help="seconds to wait for every delivery afterwards")
+    parser.add_argument("--feeds", type=int, default=4,
+                        help="SSE readers of the partners' HTTP feed, one partner each; 0 for none (default %(default)s)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 4 endpoints, 50/s for 2 s")
     parser.add_argument("--idle", type=float, default=None, metavar="SECONDS",
                         help="publish nothing: the deliverer's NATS messages and CPU over SECONDS, endpoints registered")
     args = parser.parse_args(argv)
     if args.quick:
         args.endpoints, args.rate, args.seconds = 4, 50, 2
+    if args.feeds < 0:
+        parser.error("--feeds must not be negative")
+    feeds = 0 if args.idle is not None else args.feeds
     from coalition.engines import free_port
 
     port = free_port()
     ready = multiprocessing.get_context("spawn").Event()
     receiver = multiprocessing.get_context("spawn").Process(target=_receive, args=(port, ready), daemon=True)
     receiver.start()
+    feeder, feeder_port = None, free_port()
+    if feeds:  # a process of its own: neither the publisher's nor the webhook receivers'
+        opened = multiprocessing.get_context("spawn").Event()
+        feeder = multiprocessing.get_context("spawn").Process(target=_read_feeds, args=(feeder_port, opened),
+                                                               daemon=True)
+        feeder.start()
+        opened.wait(30)
     ready.wait(30)
     saved = {k: os.environ.get(k) for k in SETTINGS}
     os.environ.update(SETTINGS)
@@ -190,7 +355,8 @@ def main(argv: list[str]) -> int:
                     figures = idle(p, f"http://127.0.0.1:{port}", args.endpoints, args.idle)
                 else:
                     figures = asyncio.run(measure(p, f"http://127.0.0.1:{port}", args.endpoints, args.rate,
-                                                  args.seconds, args.drain))
+                                                  args.seconds, args.drain, f"http://127.0.0.1:{feeder_port}",
+                                                  feeds))
             finally:
                 stop(p)
     finally:
@@ -200,6 +366,8 @@ def main(argv: list[str]) -> int:
             else:
                 os.environ[k] = v
         receiver.kill()
+        if feeder is not None:
+            feeder.kill()
     if args.idle is not None:
         report("webhooks --idle", [
             ("endpoints", str(figures["endpoints"]), "registered, nothing published"),
@@ -208,7 +376,7 @@ def main(argv: list[str]) -> int:
             ("CPU", f"{figures['cpu_seconds']} s", f"the deliverer's, in {args.idle:g} s"),
         ], figures)
         return 0
-    report("webhooks", [
+    rows = [
         ("endpoints", str(figures["endpoints"]), "each receives every event (all GREEN/CLEAR)"),
         ("published", f"{figures['published']} at {figures['sent_rate']}/s", f"asked {args.rate:g}/s for {args.seconds:g}s"),
         ("p50 201 → received", f"{figures['p50_ms']} ms", "per delivery, every endpoint"),
@@ -217,5 +385,20 @@ def main(argv: list[str]) -> int:
         ("deliveries/s", str(figures["deliveries_per_second"]), "from the first publish to the last receipt"),
         ("lost", str(figures["lost"]), "must be 0"),
         ("duplicated", str(figures["duplicated"]), "by webhook-id; must be 0"),
-    ], figures)
-    return 0 if figures["lost"] == 0 and figures["duplicated"] == 0 else 1
+    ]
+    fed = figures.get("feed_sse")
+    if isinstance(fed, dict):
+        rows += [
+            ("feed (SSE) readers", str(fed["readers"]), "GET /v1/feed/events, each a partner with its own key"),
+            ("feed (SSE) p50 201 → read", f"{fed['p50_ms']} ms", "per event, every reader"),
+            ("feed (SSE) p95", f"{fed['p95_ms']} ms", ""),
+            ("feed (SSE) p99", f"{fed['p99_ms']} ms", ""),
+            ("feed (SSE) lost", str(fed["lost"]), f"of {fed['expected']}; must be 0"),
+            ("feed (SSE) duplicated", str(fed["duplicated"]), "by CloudEvent id; must be 0"),
+            ("feed (SSE) reconnects", str(fed["reconnects"]), "streams resumed with Last-Event-ID"),
+        ]
+    report("webhooks", rows, figures)
+    clean = figures["lost"] == 0 and figures["duplicated"] == 0
+    if isinstance(fed, dict):
+        clean = clean and fed["lost"] == 0 and fed["duplicated"] == 0
+    return 0 if clean else 1

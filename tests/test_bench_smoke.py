@@ -35,6 +35,11 @@ def test_a_benchmark_prints_its_figures(name: str) -> None:
     elif name == "webhooks":
         assert figures["lost"] == 0 and figures["duplicated"] == 0 and figures["p99_ms"] > 0
         assert figures["delivered"] == figures["expected"] > 0
+        # the partners' HTTP feed beside them: every SSE reader read every event, once
+        feed = figures["feed_sse"]
+        assert feed["channel"] == "feed (SSE)" and feed["readers"] > 0
+        assert feed["lost"] == 0 and feed["duplicated"] == 0 and feed["p99_ms"] > 0
+        assert feed["received"] == feed["expected"] == figures["published"] * feed["readers"]
     else:
         assert figures["start_seconds"] > 0 and figures["pss_mb"] > 0
 
