@@ -4,8 +4,8 @@
 ``python -m bench rebuild [--events M] [--stock-events K] [--runs R] [--quick]``
 
 1. M events of the realistic mix (``bench.logdata``) are published as the relays would,
-   each service's into its own stream ``LOG_<SERVICE>``, and the benchmark waits until
-   ``COALITION``, which sources them, holds them all.
+   each service's on its own subjects of ``COALITION``, and the benchmark waits until
+   ``COALITION`` holds them all.
 2. The ceiling, in the same run: the stream read alone by the rebuild's reader
    (``events.rawread``), then read and decoded, then read, decoded and folded (no writes),
    and read alone by nats-py (``events.replay``, the reader before); the time split
@@ -389,7 +389,7 @@ def main(argv: list[str]) -> int:
                 "write and the rest": rebuild_us - per_event["read+decode+fold"]}
     split = middle.split if middle else {}
     rows = [
-        ("log", f"{args.events:,} events", f"published and sourced into COALITION at {fill_rate:,.0f} events/s"
+        ("log", f"{args.events:,} events", f"published into COALITION at {fill_rate:,.0f} events/s"
                                             if fill_rate else "already in --data-dir from an earlier run"),
         *[(f"ceiling: {stage}", f"{rate[stage]:,.0f} events/s",
            f"{ceilings[stage][0]:,} events in {ceilings[stage][1]:.2f}s, CPU {ceilings[stage][2]:.2f}s, no writes")
