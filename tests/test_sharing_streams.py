@@ -2,8 +2,8 @@
 policy grants them, and nothing is stored once per partner.
 
 On a real NATS server (embedded, as ``coalition up`` runs it): events of every TLP and
-audience are put on the shared log the way a service's relay does (``OrderedPublisher``
-into its own stream, which ``COALITION`` sources); the distributor runs in this process;
+audience are put on the shared log the way a service's relay does (``OrderedPublisher``,
+on its own subjects of ``COALITION``); the distributor runs in this process;
 what each partner's durable consumer of ``SHARE`` delivers (the server filtering on the
 partner's subjects) must be exactly the events ``events.sharing.entitled`` names, in log
 order, none twice. Then a partner added late is backfilled, a revoked one receives
@@ -80,7 +80,7 @@ class Log:
         for i, event in enumerate(events, start=position.notification_id + 1):
             if event is None:
                 batch.append(Message(i, "coalition.momentum.win.recorded", b"{not a cloudevent",
-                                     {"Nats-Msg-Id": f"momentum:{i}"}))
+                                     {"Coalition-Id": f"momentum:{i}"}))
             else:
                 batch.append(message("momentum", i, "coalition.momentum.win.recorded", event))
         await self.publisher.publish(position, batch)
