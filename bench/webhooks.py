@@ -35,6 +35,7 @@ import time
 import urllib.request
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import msgspec
@@ -61,6 +62,26 @@ class _Event(msgspec.Struct):
 ORGS = ["rmt", "fbu", "momentum", "scg", "bfawu", "forum"]
 
 
+def _serve(app: Any, port: int, ready: multiprocessing.synchronize.Event) -> None:  # type: ignore[name-defined]
+    """Serve ``app`` (aiohttp) on loopback in this process, forever, on uvloop where it is
+    installed; ``ready`` once it listens. The receivers' processes and the feed readers'."""
+    from aiohttp import web
+
+    async def main() -> None:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port, backlog=1024).start()
+        ready.set()
+        await asyncio.Event().wait()
+
+    try:
+        import uvloop
+
+        uvloop.run(main())
+    except ImportError:
+        asyncio.run(main())
+
+
 def _receive(port: int, ready: multiprocessing.synchronize.Event) -> None:  # type: ignore[name-defined]
     """The receivers: one server, one path per endpoint; records (path, id, subject, when)."""
     from aiohttp import web
@@ -79,23 +100,11 @@ def _receive(port: int, ready: multiprocessing.synchronize.Event) -> None:  # ty
     async def dump(_: web.Request) -> web.Response:
         return web.Response(body=json.dumps(records).encode(), content_type="application/json")
 
-    async def main() -> None:
-        app = web.Application()
-        app.router.add_get("/_count", count)
-        app.router.add_get("/_dump", dump)
-        app.router.add_post("/{endpoint}", hook)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port, backlog=1024).start()
-        ready.set()
-        await asyncio.Event().wait()
-
-    try:
-        import uvloop
-
-        uvloop.run(main())
-    except ImportError:
-        asyncio.run(main())
+    app = web.Application()
+    app.router.add_get("/_count", count)
+    app.router.add_get("/_dump", dump)
+    app.router.add_post("/{endpoint}", hook)
+    _serve(app, port, ready)
 
 
 def _read_feeds(port: int, ready: multiprocessing.synchronize.Event) -> None:  # type: ignore[name-defined]
@@ -170,23 +179,11 @@ def _read_feeds(port: int, ready: multiprocessing.synchronize.Event) -> None:  #
     async def dump(_: web.Request) -> web.Response:
         return web.json_response({"records": records, "reconnects": reconnects[0]})
 
-    async def main() -> None:
-        app = web.Application()
-        app.router.add_post("/_start", start)
-        app.router.add_get("/_count", count)
-        app.router.add_get("/_dump", dump)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        ready.set()
-        await asyncio.Event().wait()
-
-    try:
-        import uvloop
-
-        uvloop.run(main())
-    except ImportError:
-        asyncio.run(main())
+    app = web.Application()
+    app.router.add_post("/_start", start)
+    app.router.add_get("/_count", count)
+    app.router.add_get("/_dump", dump)
+    _serve(app, port, ready)
 
 
 async def log_end(s: aiohttp.ClientSession, p: Running) -> int:

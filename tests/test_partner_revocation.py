@@ -10,7 +10,6 @@ On a platform of its own: these tests revoke partners."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 from collections.abc import Iterator
 from uuid import NAMESPACE_URL, uuid5
@@ -19,23 +18,14 @@ import httpx
 import psutil
 import pytest
 
-from tests.conftest import Running, start_platform, stop_platform
+from tests.conftest import Running, stop_platform
 from tests.receiver import Receiver
-from tests.test_webhooks import SETTINGS, attack, endpoint_of, position_of, register, wait_until
+from tests.test_webhooks import attack, endpoint_of, position_of, register, start_with_settings, wait_until
 
 
 @pytest.fixture(scope="module")
 def revocable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    saved = {k: os.environ.get(k) for k in SETTINGS}
-    os.environ.update(SETTINGS)
-    try:
-        running = start_platform(tmp_path_factory.mktemp("revocation") / "data")
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    running = start_with_settings(tmp_path_factory.mktemp("revocation") / "data")
     yield running
     stop_platform(running)
 

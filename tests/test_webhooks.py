@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 import signal
 import subprocess
 import sys
@@ -33,18 +34,24 @@ SETTINGS = {
 }
 
 
-@pytest.fixture(scope="module")
-def hooked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+def start_with_settings(folder: Path) -> Running:
+    """A platform of its own whose deliverer allows loopback targets and retries fast
+    (``SETTINGS``), the environment as it was once it has started."""
     saved = {k: os.environ.get(k) for k in SETTINGS}
     os.environ.update(SETTINGS)
     try:
-        running = start_platform(tmp_path_factory.mktemp("webhooks") / "data")
+        return start_platform(folder)
     finally:
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+@pytest.fixture(scope="module")
+def hooked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    running = start_with_settings(tmp_path_factory.mktemp("webhooks") / "data")
     yield running
     stop_platform(running)
 
