@@ -68,7 +68,7 @@ def test_the_ingest_verdict_says_whether_the_cores_were_saturated_and_who_used_t
     """10,000 commands in 10 s on 2 cores: the platform used 19 CPU-s (95 % of both
     cores), NATS the most; 1,900 µs a command allows at most 1,053 commands/s."""
     cpu = {"nats": 7.6, "postgres": 5.0, "momentum": 3.0, "client": 3.4}
-    verdict = cpu_verdict(cpu, wall_s=10.0, commands=10_000, cores=2, machine_busy_s=19.6,
+    verdict = cpu_verdict(cpu, wall_s=10.0, commands=10_000, cores=2, machine_share=0.98,
                           rate=1_000.0, target_rate=3_000.0)
     assert not verdict["met"]
     assert verdict["cpu_us_per_command"] == {"nats": 760.0, "postgres": 500.0, "momentum": 300.0,
@@ -77,11 +77,36 @@ def test_the_ingest_verdict_says_whether_the_cores_were_saturated_and_who_used_t
     assert verdict["saturated"] is True
     assert verdict["largest"] == {"group": "nats", "share": 0.4, "cpu_us_per_command": 760.0}
     assert verdict["ceiling_commands_per_second"] == 1_053
-    assert "saturated" in verdict["text"] and "nats" in verdict["text"]
+    assert "were saturated" in verdict["text"] and "other work 3%" in verdict["text"]
+    assert "at most 1,053 commands/s" in verdict["text"] and "nats 40%" in verdict["text"]
 
 
 def test_an_ingest_run_with_idle_cores_says_the_wait_is_elsewhere() -> None:
     verdict = cpu_verdict({"postgres": 2.0, "client": 1.0}, wall_s=10.0, commands=1_000, cores=2,
-                          machine_busy_s=4.0, rate=100.0, target_rate=3_000.0)
+                          machine_share=0.2, rate=100.0, target_rate=3_000.0)
     assert verdict["saturated"] is False and verdict["platform_cores_busy"] == 0.15
     assert "not saturated" in verdict["text"]
+
+
+def test_partners_name_delivery_when_the_stream_stored_every_event_in_time() -> None:
+    from bench.partners import what_holds_it
+
+    assert what_holds_it(900.0, 50.0, 3.0, 10.0, workers=2, cores=2) is None
+    held = what_holds_it(4_025.0, 194.0, 14.1, 10.0, workers=2, cores=2)
+    assert held is not None and "held by delivery (stored → received)" in held
+    assert "publish → stored p99 194 ms, the rest 3,831 ms" in held and "1.41 of the 2 cores" in held
+    assert "held by storing" in (what_holds_it(3_000.0, 2_500.0, 1.0, 10.0, workers=1, cores=2) or "")
+
+
+def test_webhooks_name_the_deliverers_throughput_when_deliveries_fell_behind() -> None:
+    from bench.webhooks import what_holds_it
+
+    figures = {"p99_ms": 8_861.0, "sent_rate": 500.0, "endpoints": 20, "deliveries_per_second": 5_303,
+               "cpu_share": {"webhooks": 0.93, "forum": 0.4},
+               "feed_sse": {"p99_ms": 3_465.0, "readers": 4}}
+    held = what_holds_it(figures)
+    assert "the deliverer's throughput: 5,303 deliveries/s of the 10,000/s asked" in (held["webhooks"] or "")
+    assert "0.93 CPU-s a second" in (held["webhooks"] or "")
+    assert "the forum, which serves the feed, used 0.40 CPU-s a second" in (held["feed_sse"] or "")
+    quick = {**figures, "p99_ms": 300.0, "feed_sse": {"p99_ms": 200.0, "readers": 4}}
+    assert what_holds_it(quick) == {"webhooks": None, "feed_sse": None}
