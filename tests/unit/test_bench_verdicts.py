@@ -110,3 +110,38 @@ def test_webhooks_name_the_deliverers_throughput_when_deliveries_fell_behind() -
     assert "the forum, which serves the feed, used 0.40 CPU-s a second" in (held["feed_sse"] or "")
     quick = {**figures, "p99_ms": 300.0, "feed_sse": {"p99_ms": 200.0, "readers": 4}}
     assert what_holds_it(quick) == {"webhooks": None, "feed_sse": None}
+
+
+def test_the_ingest_benchmark_counts_each_process_in_its_group_and_not_its_own_children(tmp_path) -> None:
+    """A platform's child named in ``pids.json`` works while the counter runs: its CPU is
+    its group's. A process this benchmark started itself (as it starts the stock apps) is
+    no part of the platform and is not counted, in the client's figure or any other."""
+    import subprocess
+    import sys
+    from types import SimpleNamespace
+
+    from bench.ingest import PlatformCpu
+
+    work = "import sys; sys.stdin.readline(); sum(i * i for i in range(3_000_000)); print('done', flush=True); " \
+           "sys.stdin.readline()"
+    worker, stray, supervisor = (subprocess.Popen([sys.executable, "-c", work], stdin=subprocess.PIPE,
+                                                  stdout=subprocess.PIPE, text=True) for _ in range(3))
+    try:
+        (tmp_path / "pids.json").write_text(f'{{"board": {worker.pid}}}')
+        platform = SimpleNamespace(data_dir=tmp_path, proc=supervisor)
+        with PlatformCpu(platform) as cpu:  # type: ignore[arg-type]
+            for proc in (worker, stray):
+                assert proc.stdin is not None and proc.stdout is not None
+                proc.stdin.write("go\n")
+                proc.stdin.flush()
+            for proc in (worker, stray):
+                assert proc.stdout is not None and proc.stdout.readline() == "done\n"
+        used = cpu.seconds()
+        assert used["board"] > 0.05 and used["supervisor"] == 0.0 and used.get("client", 0.0) >= 0.0
+        assert set(used) <= {"board", "supervisor", "client"} and stray.pid not in cpu.first
+        busy = cpu.machine_busy  # the whole machine's (busy, all) CPU seconds meanwhile
+        assert cpu.wall > 0 and (busy is None or 0 <= busy[0] <= busy[1] + 0.01)
+    finally:
+        for proc in (worker, stray, supervisor):
+            proc.kill()
+            proc.wait()
