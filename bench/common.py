@@ -80,3 +80,47 @@ def report(name: str, rows: list[tuple[str, str, str]], figures: dict[str, objec
         table.add_row(*row)
     Console().print(table)
     print(json.dumps({"bench": name, **figures}), flush=True)
+
+
+def cpu_verdict(cpu: dict[str, float], wall_s: float, commands: int, cores: int, machine_share: float | None,
+                rate: float, target_rate: float) -> dict[str, Any]:
+    """Whether a throughput target was met and, from the CPU every process group used in
+    the run (``cpu``: seconds by group), what holds it: whether the cores were saturated
+    (the share of the machine's cores busy, ``machine_share``, if known, else the
+    platform's own share of ``cores`` × ``wall_s``), the largest consumer, and the rate the
+    CPU a command costs allows at most on these cores. On a shared machine the gap between
+    the machine's busy share and the platform's is other work's."""
+    total = sum(cpu.values())
+    per_command = {group: round(s / commands * 1e6, 1) for group, s in cpu.items()} if commands else {}
+    per_command["total"] = round(total / commands * 1e6, 1) if commands else 0.0
+    capacity = cores * wall_s
+    platform_busy = round(total / capacity, 2) if capacity else 0.0
+    machine_busy = round(machine_share, 2) if machine_share is not None else None
+    saturated = (machine_busy if machine_busy is not None else platform_busy) >= 0.9
+    largest = max(cpu, key=lambda group: cpu[group]) if cpu else None
+    ceiling = round(cores * 1e6 / per_command["total"]) if per_command["total"] else None
+    verdict: dict[str, Any] = {
+        "target_commands_per_second": target_rate, "commands_per_second": round(rate, 1), "met": rate >= target_rate,
+        "cpu_seconds": {group: round(s, 3) for group, s in cpu.items()}, "cpu_us_per_command": per_command,
+        "wall_seconds": round(wall_s, 3), "cores": cores, "platform_cores_busy": platform_busy,
+        "machine_cores_busy": machine_busy, "saturated": saturated, "ceiling_commands_per_second": ceiling,
+        "largest": {"group": largest, "share": round(cpu[largest] / total, 2) if total else 0.0,
+                    "cpu_us_per_command": per_command[largest]} if largest else None,
+    }
+    if machine_busy is not None:
+        others = max(0.0, machine_busy - platform_busy)
+        busy = f"the machine {machine_busy:.0%} busy: the platform and client {platform_busy:.0%}, other work {others:.0%}"
+    else:
+        busy = f"the platform and client {platform_busy:.0%} busy"
+    text = (f"{'met' if verdict['met'] else 'missed'}: {rate:,.0f} commands/s, target {target_rate:,.0f}/s; "
+            f"the {cores} cores were {'saturated' if saturated else 'not saturated'} ({busy})")
+    if not saturated:
+        text += ", so the wait is not (only) CPU"
+    if ceiling is not None:
+        text += (f"; {per_command['total']:,.0f} µs of CPU a command, which {cores} cores allow at most "
+                 f"{ceiling:,} commands/s")
+    if verdict["largest"]:
+        text += (f"; the largest consumer: {largest} {verdict['largest']['share']:.0%} "
+                 f"({per_command[largest]:,.0f} µs a command)")
+    verdict["text"] = text
+    return verdict

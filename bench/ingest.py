@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import json
 import os
 import socket
 import subprocess
@@ -30,14 +31,17 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
+from typing import Self
 
 import aiohttp
 import httpx
 import msgspec
+import psutil
 
-from bench.common import median, report
+from bench.common import cpu_verdict, median, report
+from bench.fanout.cpu import machine
 from bench.platform import COMMANDS, board_position, platform, send, session, until_all_seen
 from coalition.launcher import Running
 from contracts.base import Target
@@ -48,6 +52,99 @@ from services.momentum import MomentumApp
 
 #: The batch's name of each route the benchmark sends to (its operation id).
 OPERATIONS = {"/v1/attacks": "reportAttack", "/v1/strikes": "callStrike"}
+
+#: issue 10's ingest targets: durable commands/s over HTTP, and the ratio to the stock figures
+TARGET_RATE, TARGET_RATIO = 3_000.0, 3.0
+#: and the batch endpoint's (commands/s)
+TARGET_BATCH_RATE = 20_000.0
+
+#: the process groups CPU is reported for: the platform's children by their name in
+#: ``pids.json`` (each with every process under it: PostgreSQL's backends, an HTTP
+#: server's workers), the supervisor, and this process (the load generator)
+CLIENT, SUPERVISOR = "client", "supervisor"
+
+
+class PlatformCpu:
+    """The CPU seconds every process of a platform and of this benchmark uses while it is
+    entered, by group: sampled every ``every`` seconds from a thread, so that a process that
+    ends in between (a PostgreSQL backend, say) still counts up to its last sample, and one
+    that starts in between counts from zero. The machine's own busy time beside it shows
+    what other work took of the same cores. A pass over the processes costs this process
+    about 10 ms of CPU (counted in the client's figure)."""
+
+    def __init__(self, p: Running, every: float = 0.5) -> None:
+        self.p, self.every = p, every
+        self.first: dict[int, tuple[str, float]] = {}
+        self.last: dict[int, float] = {}
+        self.stop = threading.Event()
+        self.began = self.began_epoch = self.wall = 0.0
+        self.machine_before: tuple[float, float] | None = None
+        self.machine_busy: tuple[float, float] | None = None
+        self.thread = threading.Thread(target=self._run, name="platform-cpu", daemon=True)
+
+    def roots(self) -> dict[int, str]:
+        """The pid at the top of each group: the children in ``pids.json``, the supervisor,
+        and this process."""
+        try:
+            pids = json.loads((self.p.data_dir / "pids.json").read_text())
+        except (OSError, ValueError):
+            pids = {}
+        return {self.p.proc.pid: SUPERVISOR, **{int(pid): name for name, pid in pids.items()}, os.getpid(): CLIENT}
+
+    def sample(self, start: float | None = None) -> None:
+        """One pass over the machine's processes (a single read of each one's ``stat``:
+        parent, CPU, start time), each counted in the group of its nearest ancestor that
+        tops one; this process's own children (the stock apps) are not the run's."""
+        roots = self.roots()
+        seen: dict[int, tuple[int, float, float]] = {}
+        for proc in psutil.process_iter(["ppid", "cpu_times", "create_time"]):
+            info = proc.info
+            if info["cpu_times"] is None:
+                continue
+            seen[proc.pid] = (info["ppid"], info["cpu_times"].user + info["cpu_times"].system, info["create_time"])
+        for pid, (_, used, born) in seen.items():
+            group, at = None, pid
+            for _ in range(32):  # up the tree to the nearest root (a few levels at most)
+                if at in roots:
+                    group = roots[at]
+                    break
+                if at not in seen:
+                    break
+                at = seen[at][0]
+            if group is None or (group == CLIENT and pid != os.getpid()):
+                continue
+            if pid not in self.first:
+                # started during the run: all its CPU is the run's
+                self.first[pid] = (group, 0.0 if start is None and born >= self.began_epoch else used)
+            self.last[pid] = used
+
+    def _run(self) -> None:
+        while not self.stop.wait(self.every):
+            self.sample()
+
+    def __enter__(self) -> Self:
+        self.began_epoch = time.time()
+        self.machine_before = machine()
+        self.sample(start=self.began_epoch)
+        self.began = time.perf_counter()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.sample()
+        self.wall = time.perf_counter() - self.began
+        after = machine()
+        if self.machine_before is not None and after is not None:
+            self.machine_busy = (after[0] - self.machine_before[0], after[1] - self.machine_before[1])
+
+    def seconds(self) -> dict[str, float]:
+        """CPU seconds used while entered, by group."""
+        out: dict[str, float] = {}
+        for pid, (group, first) in self.first.items():
+            out[group] = out.get(group, 0.0) + max(0.0, self.last.get(pid, first) - first)
+        return out
 
 
 class StockIngestApp(MomentumApp):
@@ -74,18 +171,20 @@ async def accept(target: Running, n: int, concurrency: int, s: aiohttp.ClientSes
     return time.perf_counter() - began
 
 
-async def ours(p: Running, n: int, concurrency: int) -> tuple[float, float]:
-    """(commands/s, seconds from the first send until the board shows every command)."""
+async def ours(p: Running, n: int, concurrency: int, cpu: PlatformCpu | None = None) -> tuple[float, float]:
+    """(commands/s, seconds from the first send until the board shows every command);
+    ``cpu`` measures every process from the first send until then."""
     seen: dict[str, float] = {}
     acked: dict[str, float] = {}
     stop = asyncio.Event()
     async with session(concurrency + 4) as s:
         start_position = await board_position(s, p)
         watcher = asyncio.create_task(watch_every_page(s, p, seen, stop, start_position))
-        began = time.perf_counter()
-        accepted = await accept(p, n, concurrency, s, acked)
-        await until_all_seen(acked, seen, 300)
-        on_board = time.perf_counter() - began
+        with cpu or nullcontext():
+            began = time.perf_counter()
+            accepted = await accept(p, n, concurrency, s, acked)
+            await until_all_seen(acked, seen, 300)
+            on_board = time.perf_counter() - began
         stop.set()
         await watcher
     missing = len(acked.keys() - seen.keys())
@@ -134,8 +233,10 @@ async def watch_every_page(s: aiohttp.ClientSession, p: Running, seen: dict[str,
         position = max(position, board["position"])
 
 
-async def batched(p: Running, n: int, size: int, concurrency: int) -> tuple[float, float]:
-    """(commands/s through ``POST /v1/batch``, seconds until the board shows every command)."""
+async def batched(p: Running, n: int, size: int, concurrency: int,
+                  cpu: PlatformCpu | None = None) -> tuple[float, float]:
+    """(commands/s through ``POST /v1/batch``, seconds until the board shows every command);
+    ``cpu`` measures every process from the first send until then."""
     bodies = batch_bodies(n, size)
     seen: dict[str, float] = {}
     acked: dict[str, float] = {}
@@ -156,11 +257,12 @@ async def batched(p: Running, n: int, size: int, concurrency: int) -> tuple[floa
                 for r in answer["results"]:
                     acked[r["id"]] = now
 
-        began = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        accepted = time.perf_counter() - began
-        await until_all_seen(acked, seen, 300)
-        on_board = time.perf_counter() - began
+        with cpu or nullcontext():
+            began = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+            accepted = time.perf_counter() - began
+            await until_all_seen(acked, seen, 300)
+            on_board = time.perf_counter() - began
         stop.set()
         await watcher
     if len(acked) != n:
@@ -256,6 +358,34 @@ class Figures:
     stock_https: list[float] = dataclasses.field(default_factory=list)
     batch_rates: list[float] = dataclasses.field(default_factory=list)
     batch_boards: list[float] = dataclasses.field(default_factory=list)
+    #: the CPU every process used in each run of ours and of the batch endpoint
+    cpu: list[PlatformCpu] = dataclasses.field(default_factory=list)
+    batch_cpu: list[PlatformCpu] = dataclasses.field(default_factory=list)
+
+
+def verdict(runs: list[PlatformCpu], commands: int, rate: float, target: float) -> dict[str, object]:
+    """``common.cpu_verdict`` over every run: CPU and wall time summed, the headline rate."""
+    cpu: dict[str, float] = {}
+    for run in runs:
+        for group, seconds in run.seconds().items():
+            cpu[group] = cpu.get(group, 0.0) + seconds
+    machine = [run.machine_busy for run in runs]
+    total = sum(m[1] for m in machine if m)
+    share = None if None in machine or not total else min(1.0, sum(m[0] for m in machine if m) / total)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return cpu_verdict(dict(sorted(cpu.items(), key=lambda g: -g[1])), sum(run.wall for run in runs),
+                       commands * len(runs), cores, share, rate, target)
+
+
+def verdict_rows(label: str, v: dict) -> list[tuple[str, str, str]]:
+    """The verdict's rows: met or not, CPU a command (by process group), what holds it."""
+    per = v["cpu_us_per_command"]
+    groups = ", ".join(f"{group} {us:,.0f}" for group, us in per.items() if group != "total")
+    return [(f"{label}: target ≥ {v['target_commands_per_second']:,.0f}/s", "met" if v["met"] else "missed",
+             f"{v['commands_per_second']:,.0f}/s"),
+            (f"{label}: CPU µs a command, every process", f"{per['total']:,.0f}",
+             f"{groups} ({v['wall_seconds']:.1f} s wall on {v['cores']} cores)"),
+            (f"{label}: what holds it" if not v["met"] else f"{label}: CPU", "", v["text"])]
 
 
 def main(argv: list[str]) -> int:
@@ -297,15 +427,19 @@ def main(argv: list[str]) -> int:
         for _ in range(args.runs):
             for server, (p, stock_app) in platforms.items():
                 f = by_server[server]
-                rate, on_board = asyncio.run(ours(p, args.commands, args.concurrency))
+                cpu = PlatformCpu(p)
+                rate, on_board = asyncio.run(ours(p, args.commands, args.concurrency, cpu))
+                f.cpu.append(cpu)
                 f.rates.append(rate)
                 f.boards.append(on_board)
                 if server == args.server[0]:
                     stocks.append(stock(p.database_url, args.stock_commands, args.concurrency))
                 f.stock_https.append(asyncio.run(stock_http(stock_app, args.stock_http_commands, args.concurrency)))
                 if args.batch:
+                    cpu = PlatformCpu(p)
                     batch_rate, batch_board = asyncio.run(batched(p, args.batch_commands, args.batch,
-                                                                  args.batch_concurrency))
+                                                                  args.batch_concurrency, cpu))
+                    f.batch_cpu.append(cpu)
                     f.batch_rates.append(batch_rate)
                     f.batch_boards.append(batch_board)
     stock_rate = median(stocks)
@@ -337,6 +471,14 @@ def main(argv: list[str]) -> int:
             (f"{server}: ratio to stock Litestar", f"{rate / stock_http_rate:.2f}×",
              f"ours / stock Litestar app, both on {server}"),
         ]
+        # the verdict: the rate and both ratios against issue 10's targets, and the CPU
+        # every process used, which says what holds a missed one
+        held = own["what_holds_it"] = verdict(f.cpu, args.commands, rate, TARGET_RATE)
+        ratios = min(rate / stock_rate, rate / stock_http_rate)
+        held["target_ratio"], held["ratio_met"] = TARGET_RATIO, ratios >= TARGET_RATIO
+        rows += verdict_rows(server, held)
+        rows.append((f"{server}: target ≥ {TARGET_RATIO:g}× both stock figures", "met" if ratios >= TARGET_RATIO
+                     else "missed", f"the lower ratio {ratios:.2f}×"))
         if args.batch:
             batch_rate = median(f.batch_rates)
             own.update({
@@ -344,12 +486,14 @@ def main(argv: list[str]) -> int:
                 "batch_seconds_until_on_board": round(median(f.batch_boards), 3),
                 "each_run_batch_commands_per_second": [round(r, 1) for r in f.batch_rates],
             })
+            own["batch_what_holds_it"] = verdict(f.batch_cpu, args.batch_commands, batch_rate, TARGET_BATCH_RATE)
             rows += [
                 (f"{server}: POST /v1/batch: durable commands/s", f"{batch_rate:,.0f}",
                  f"median of {args.runs}; {args.batch_commands} commands, {args.batch} a batch, "
                  f"{args.batch_concurrency} batches in flight"),
                 (f"{server}: batch: seconds until all on the board", f"{median(f.batch_boards):.2f}",
                  "from the first send"),
+                *verdict_rows(f"{server}: batch", own["batch_what_holds_it"]),  # type: ignore[arg-type]
             ]
         if i == 0:  # the headline figures, where they always were
             figures.update(own)

@@ -32,6 +32,7 @@ from bench.common import median, percentile, report
 from bench.platform import board_position, platform, send, session, until_all_seen, watch_board
 from coalition.launcher import Running
 from events.stream import connect
+from projections.board.history import SNAPSHOT_EVERY
 
 Seen = dict[str, tuple[int, dict]]
 """item → when the client read the feed's event that first showed it (ns) and that
@@ -182,6 +183,7 @@ def main(argv: list[str]) -> int:
     runs, sse_runs, stock_runs, lost, sse_lost = [], [], [], 0, 0
     stage_runs: list[dict[str, dict[str, float | int]]] = []
     slowest: list[list[tuple[int, float]]] = []
+    batches: list[stages.Batch] = []
     with platform() as p:
         asyncio.run(measure(p, min(args.rate, 200), 1, True))  # warm-up
         asyncio.run(measure(p, min(args.rate, 200), 1, False, sse=True))
@@ -193,6 +195,7 @@ def main(argv: list[str]) -> int:
             lat = asyncio.run(measure(p, args.rate, args.seconds, False, sse=True, trails=trails))
             stage_runs.append(stages.table(trails))
             slowest.append(stages.slowest_batches(trails))
+            batches += stages.batch_spans(trails)
             sse_lost += int(args.rate * args.seconds) - len(lat)
             sse_runs.append(lat)
             stock_runs.append(asyncio.run(measure(p, args.rate, min(args.seconds, 5), False)))
@@ -210,9 +213,11 @@ def main(argv: list[str]) -> int:
         "stages": stage_figures(stage_runs),
         "slowest_projection_batches_each_run": slowest,  # (position reached, ms taken → written)
     }
+    verdict = figures["what_holds_it"] = stages.what_holds_it(figures["stages"], batches, round(e99, 2),
+                                                              SNAPSHOT_EVERY)
     print_stages(figures["stages"], args.rate)
-    for run, batches in enumerate(slowest, start=1):
-        Console().print(f"run {run}: slowest projection batches (position reached, ms taken → written): {batches}")
+    for run, worst in enumerate(slowest, start=1):
+        Console().print(f"run {run}: slowest projection batches (position reached, ms taken → written): {worst}")
     report("latency", [
         ("p50 201 → on the board", f"{p50:.1f} ms", f"median over {args.runs} runs at {args.rate:g}/s for {args.seconds:g}s"),
         ("p95", f"{p95:.1f} ms", ""),
@@ -220,6 +225,7 @@ def main(argv: list[str]) -> int:
         ("p50 201 → SSE event at a client", f"{e50:.1f} ms", "GET /api/board/events, what the page listens to"),
         ("SSE p95", f"{e95:.1f} ms", ""),
         ("SSE p99", f"{e99:.1f} ms", "same rate"),
+        *stages.verdict_rows(verdict),
         ("stock: poll the board every 100 ms, p99", f"{s99:.1f} ms", "same rate"),
         ("not seen on the board", str(lost), "must be 0"),
         ("not seen on the live feed", str(sse_lost), "must be 0"),

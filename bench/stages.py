@@ -126,11 +126,91 @@ def from_the_feed(trail: Trail, read: int, stages: dict) -> None:
 def slowest_batches(trails: list[Trail], top: int = 3) -> list[tuple[int, float]]:
     """The projection's slowest batches (taken → written), as (the position it reached, ms):
     a batch that also wrote a snapshot of the board, say, holds every event behind it."""
-    batches: dict[int, float] = {}
+    return [(b.position, b.ms) for b in batch_spans(trails)[:top]]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One projection batch the run's commands went through: the positions it covered
+    (after ``after``, up to ``position``; ``after`` is the batch before it that the run
+    saw, so the span may be wider than the batch if the feed never showed one) and how
+    long it took from taken to written."""
+
+    after: int
+    position: int
+    ms: float
+
+    def crosses(self, every: int) -> bool:
+        """Whether the batch passed a multiple of ``every`` (where the board writes a snapshot)."""
+        return every > 0 and self.position // every > self.after // every
+
+
+def batch_spans(trails: list[Trail]) -> list[Batch]:
+    """Every projection batch the trails name, slowest first."""
+    taken: dict[int, float] = {}
     for t in trails:
         if "taken" in t.at and "written" in t.at and "batch" in t.at:
-            batches[t.at["batch"]] = round((t.at["written"] - t.at["taken"]) / 1e6, 2)
-    return sorted(batches.items(), key=lambda b: -b[1])[:top]
+            taken[t.at["batch"]] = round((t.at["written"] - t.at["taken"]) / 1e6, 2)
+    ends = sorted(taken)
+    # the first batch seen: from the first position the run saw in it
+    first = min((t.at["position"] for t in trails if t.at.get("batch") == ends[0] and "position" in t.at),
+                default=ends[0]) if ends else 0
+    spans = [Batch(ends[i - 1] if i else first - 1, end, taken[end]) for i, end in enumerate(ends)]
+    return sorted(spans, key=lambda b: -b.ms)
+
+
+#: the headline's stage and target (issue 10): 201 → read from the SSE feed, p99
+HEADLINE = ASIDE[-1][0]
+TARGET_P99_MS = 25.0
+#: the stage whose wait a slow batch is, and the stage a batch's own time is
+WAITS_FOR_BATCH, BATCH_TIME = STAGES[3][0], STAGES[4][0]
+
+
+def what_holds_it(figures: dict[str, dict[str, float | int]], batches: list[Batch], p99: float,
+                  snapshot_every: int = 0, target_ms: float = TARGET_P99_MS, top: int = 3) -> dict:
+    """The verdict on the latency target from the run's own stage table: met or not, and
+    if not, the chain's stage with the largest p99 and the one with the largest p50, and
+    the projection's slowest batches, those slower than the p95 of a batch's own stage
+    (``BATCH_TIME``, over the commands; each holds
+    every event behind it), with whether each passed a multiple of ``snapshot_every``.
+    ``p99``: the headline's, as the benchmark measured it."""
+    verdict: dict = {"target_p99_ms": target_ms, "p99_ms": p99, "met": p99 <= target_ms}
+    chain = {name: row for name, _, _ in STAGES if (row := figures.get(name)) and row["n"]}
+    if verdict["met"] or not chain:
+        return verdict
+    largest_p99 = max(chain, key=lambda name: chain[name]["p99_ms"])
+    largest_p50 = max(chain, key=lambda name: chain[name]["p50_ms"])
+    over = float(figures.get(BATCH_TIME, {}).get("p95_ms", 0.0))
+    slow = sorted((b for b in batches if b.ms > over), key=lambda b: -b.ms)[:top]
+    verdict.update({
+        "largest_p99": {"stage": largest_p99, "p99_ms": chain[largest_p99]["p99_ms"]},
+        "largest_p50": {"stage": largest_p50, "p50_ms": chain[largest_p50]["p50_ms"]},
+        "batch_p95_ms": over,
+        "slow_batches": [{"after": b.after, "position": b.position, "ms": b.ms,
+                          "crossed_snapshot": b.crosses(snapshot_every)} for b in slow],
+        "snapshot_every": snapshot_every,
+    })
+    return verdict
+
+
+def verdict_rows(verdict: dict) -> list[tuple[str, str, str]]:
+    """The verdict as rows of the benchmark's table: (measure, value, note)."""
+    rows = [(f"target: SSE p99 ≤ {verdict['target_p99_ms']:g} ms", "met" if verdict["met"] else "missed",
+             f"p99 {verdict['p99_ms']:.1f} ms")]
+    if verdict["met"]:
+        return rows
+    if "largest_p99" not in verdict:
+        return rows + [("what holds it", "unknown", "no stage measured")]
+    big99, big50 = verdict["largest_p99"], verdict["largest_p50"]
+    rows += [("what holds it: the largest p99", f"{big99['p99_ms']:.1f} ms", big99["stage"]),
+             ("what holds it: the largest p50", f"{big50['p50_ms']:.1f} ms", big50["stage"])]
+    every = verdict["snapshot_every"]
+    for b in verdict["slow_batches"]:
+        rows.append((f"a batch over the p95 of '{BATCH_TIME}' ({verdict['batch_p95_ms']:.1f} ms)", f"{b['ms']:.1f} ms",
+                     f"positions {b['after'] + 1:,}–{b['position']:,}"
+                     + (f", passed a multiple of {every:,} (the board's snapshot)" if b["crossed_snapshot"] else "")
+                     + f"; the events behind it wait in '{WAITS_FOR_BATCH}'"))
+    return rows
 
 
 def table(trails: list[Trail]) -> dict[str, dict[str, float | int]]:
