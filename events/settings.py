@@ -106,6 +106,11 @@ class DatabaseParams:
             # PostgreSQL down it is answered 503 at once rather than after eventsourcing's 30 s,
             # and is not then retried for ten more seconds, as eventsourcing's recorder would.
             "POSTGRES_CONNECT_TIMEOUT": "1",
+            # After PostgreSQL restarts, the pool still holds connections to the old server:
+            # without a check each would fail one command with a 503 before being replaced.
+            # A check is one round trip per checkout (the group committer checks out once per
+            # group, not per command).
+            "POSTGRES_PRE_PING": "y",
             "APPLICATION_RECORDER_TOPIC": "events.recorder:ServiceRecorder",
             "CREATE_TABLE": "true",
         }

@@ -22,6 +22,7 @@ from typing import Any
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import InterfaceError, OperationalError, Recording
+from psycopg.errors import PipelineAborted
 
 from events import trace
 
@@ -169,25 +170,40 @@ class GroupCommitter:
             checked = [c for _, made, _, _, _ in batch for c in made]
             received = [at for events, _, _, _, at in batch for _ in events]
         except (OperationalError, InterfaceError) as exc:
+            if len(batch) > 1 and isinstance(exc.__cause__, PipelineAborted):
+                # not PostgreSQL away: one command's error (two retries of one Idempotency-Key,
+                # say) aborted the pipeline the save runs in, and eventsourcing reports the abort
+                # as an OperationalError; isolate the guilty command as for any other error
+                self._one_by_one(batch, recordings, checked, received)
+                return self._handed_over(recordings, checked, received, committed)
             # PostgreSQL is unreachable: every command fails alike, at once (a 503), rather
             # than each waiting out the pool's timeout again alone
             log.warning("group commit of %d commands failed: %s", len(batch), exc)
             for _, _, _, done, _ in batch:
                 done(exc)
         except Exception:  # noqa: BLE001 - isolate the failing command below
-            for events, made, answers, done, at in batch:
-                try:
-                    recordings += self._save(events, list(answers))
-                except Exception as exc:  # noqa: BLE001 - handed to the waiting request
-                    done(exc)
-                else:
-                    checked += made
-                    received += [at] * len(events)
-                    done(None)
+            self._one_by_one(batch, recordings, checked, received)
         else:
             committed = trace.now()
             for _, _, _, done, _ in batch:
                 done(None)
+        self._handed_over(recordings, checked, received, committed)
+
+    def _one_by_one(self, batch: list[Queued], recordings: list[Recording], checked: list[Any],
+                    received: list[int]) -> None:
+        """Each command of a failed shared save alone, so only the guilty one gets its error."""
+        for events, made, answers, done, at in batch:
+            try:
+                recordings += self._save(events, list(answers))
+            except Exception as exc:  # noqa: BLE001 - handed to the waiting request
+                done(exc)
+            else:
+                checked += made
+                received += [at] * len(events)
+                done(None)
+
+    def _handed_over(self, recordings: list[Recording], checked: list[Any], received: list[int],
+                     committed: int) -> None:
         if self._on_commit is not None:
             self._on_commit(recordings, checked if len(checked) == len(recordings) else [],
                             received if len(received) == len(recordings) else [], committed or trace.now())
