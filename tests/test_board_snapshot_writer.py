@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import msgspec
 import psycopg
 import pytest
 
@@ -116,3 +117,20 @@ def test_a_batch_that_did_not_commit_leaves_no_snapshot_to_write(two_boards: tup
         history.writer.close()
         (position, body), = snapshot_rows(conn, board)
         assert body == snapshots.encode(state_at(conn, position, board))
+
+
+def test_a_snapshot_the_writer_cannot_write_is_dropped_and_the_next_is_written(
+        two_boards: tuple[str, list[int]]) -> None:
+    """The database refuses one (here: its board is gone, as after a rebuild's swap): it is
+    logged and dropped, and the writer goes on with the next."""
+    database_url, _ = two_boards
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        with conn.transaction():
+            schema.create(conn, "board_kept")
+        position, body = snapshot_rows(conn, schema.SCHEMA)[0]
+        packed = msgspec.msgpack.encode(snapshots.decode_snapshot(body))  # its body before compression
+        writer = SnapshotWriter(database_url)
+        writer.submit([("board_gone", position, packed), ("board_kept", position, packed)])
+        writer.close()
+        assert writer.written == 1
+        assert snapshot_rows(conn, "board_kept") == [(position, body)]

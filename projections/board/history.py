@@ -160,9 +160,9 @@ class SnapshotWriter:
                     if conn is None or conn.closed:
                         conn = psycopg.connect(self.database_url, autocommit=True)
                     insert_snapshot(conn, board, position, body)
-                except psycopg.Error as exc:
-                    log.warning("board: snapshot at %d not written (%s); an as-of view replays from the one "
-                                "before it", position, exc)
+                except Exception as exc:  # noqa: BLE001 - a shortcut lost, never the writer: the next may be written
+                    log.warning("board: snapshot at %d not written (%s: %s); an as-of view replays from the one "
+                                "before it", position, type(exc).__name__, exc)
                     if conn is not None:
                         conn.close()
                     conn = None
@@ -174,7 +174,7 @@ class SnapshotWriter:
             if conn is not None:
                 conn.close()
 
-    def close(self, timeout: float = 10.0) -> None:
+    def close(self, timeout: float = 5.0) -> None:
         """Write what is pending, for up to ``timeout`` seconds; what is left then is
         dropped (logged): a stop is never held longer for a shortcut."""
         with self.lock:

@@ -47,7 +47,10 @@ def apply_batch(conn: psycopg.Connection, received: Received, target: str = sche
     """Apply what is new in ``received`` in one transaction; returns the position reached.
 
     ``stages``: when the batch arrived and was taken (``events.trace``); the ``board``
-    NOTIFY carries them, with the moment its rows were written, to the readers it wakes."""
+    NOTIFY carries them, with the moment its rows were written, to the readers it wakes.
+
+    A snapshot the batch made goes to ``history``'s writer once the transaction has
+    committed (``History.committed``), so the events behind this batch do not wait for it."""
     try:
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", [BOARD_LOCK])
