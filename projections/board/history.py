@@ -4,15 +4,31 @@ every ``SNAPSHOT_EVERY`` events, from which any earlier board is replayed.
 
 The projector and the rebuild both call ``History.record`` inside the transaction that
 writes a batch, with the events the board applied (the quarantined ones are neither on
-the board nor in its log), so the log, the snapshots and the tables never disagree."""
+the board nor in its log), so the log and the tables never disagree.
+
+A snapshot is only a shortcut: an as-of view (``nearest``) reads the nearest snapshot at
+or before its position and replays the log from there, so a snapshot missing — not
+written yet, or lost in a crash — means the one before it is read and more of the log
+replayed, with the same exact board. The live projection uses that: the batch that
+passes a multiple of ``SNAPSHOT_EVERY`` only encodes the board (``Encoded.packed``: the
+items changed since the last snapshot, the rest joined as bytes), and a
+``SnapshotWriter`` compresses and inserts it after that batch's commit, in a thread of
+its own with its own connection, so the events behind that batch do not wait for it.
+The rebuild (and a ``History`` without a writer) still inserts each snapshot in the
+batch's transaction. Either way a snapshot's bytes are ``snapshots.encode`` of the
+board at its position."""
 
 from __future__ import annotations
 
 import gc
 import logging
+import queue
+import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
+import psycopg
 from psycopg import Connection, sql
 
 from contracts import CloudEvent, decode_envelope
@@ -99,14 +115,93 @@ def state_at(conn: Connection, position: int, schema: str) -> memory.State:
     return replay(state, logged(conn, snapshot.position, position, schema), position)
 
 
+def insert_snapshot(conn: Connection, schema: str, position: int, body: bytes) -> None:
+    conn.execute(sql.SQL("INSERT INTO {}.snapshots (position, body) VALUES (%s, %s) "
+                         "ON CONFLICT (position) DO NOTHING").format(sql.Identifier(schema)), [position, body])
+
+
+Pending = tuple[str, int, bytes]
+"""A snapshot to write: the board's schema, its position, its body as MessagePack (not compressed)."""
+
+
+class SnapshotWriter:
+    """Compresses and inserts the live board's snapshots after the batches that made them
+    have committed: one daemon thread, started with the first snapshot, with its own
+    connection (autocommit: one INSERT is one transaction), writing them in order.
+
+    Nothing waits for it. A snapshot it could not write (the database away, the process
+    stopped first) is logged and dropped: an as-of view then reads the one before it
+    and replays more of the log, as exact (see the module's docstring)."""
+
+    def __init__(self, database_url: str) -> None:
+        self.database_url = database_url
+        self.queue: queue.Queue[Pending | None] = queue.Queue()
+        self.thread: threading.Thread | None = None
+        self.lock = threading.Lock()
+        self.written = 0
+        """snapshots written (for tests and logs)"""
+
+    def submit(self, batch: list[Pending]) -> None:
+        with self.lock:
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="board-snapshots", daemon=True)
+                self.thread.start()
+        for pending in batch:
+            self.queue.put(pending)
+
+    def _run(self) -> None:
+        conn: Connection | None = None
+        try:
+            while (pending := self.queue.get()) is not None:
+                board, position, packed = pending
+                began = time.perf_counter()
+                try:
+                    body = snapshots.compress(packed)
+                    if conn is None or conn.closed:
+                        conn = psycopg.connect(self.database_url, autocommit=True)
+                    insert_snapshot(conn, board, position, body)
+                except Exception as exc:  # noqa: BLE001 - a shortcut lost, never the writer: the next may be written
+                    log.warning("board: snapshot at %d not written (%s: %s); an as-of view replays from the one "
+                                "before it", position, type(exc).__name__, exc)
+                    if conn is not None:
+                        conn.close()
+                    conn = None
+                    continue
+                self.written += 1
+                log.info("board: snapshot at %d compressed (%d → %d bytes) and written in %.1f ms, after its "
+                         "batch", position, len(packed), len(body), 1000 * (time.perf_counter() - began))
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Write what is pending, for up to ``timeout`` seconds; what is left then is
+        dropped (logged): a stop is never held longer for a shortcut."""
+        with self.lock:
+            thread, self.thread = self.thread, None
+        if thread is None:
+            return
+        self.queue.put(None)
+        thread.join(timeout)
+        if thread.is_alive():
+            left = self.queue.qsize()
+            log.warning("board: stopping with about %d snapshot(s) not written yet; an as-of view replays "
+                        "from the one before", left)
+
+
 class History:
     """Keeps ``board.log`` and the snapshots of one board schema (the live one, or a
     rebuild's shadow). Holds the board in memory between batches; it is loaded from the
     latest snapshot and the log when first needed, and dropped by ``forget`` when a
     transaction it took part in did not commit."""
 
-    def __init__(self, schema: str, every: int = SNAPSHOT_EVERY, fresh: bool = False, log: bool = True) -> None:
+    def __init__(self, schema: str, every: int = SNAPSHOT_EVERY, fresh: bool = False, log: bool = True,
+                 writer: SnapshotWriter | None = None) -> None:
         self.schema = schema
+        self.writer = writer
+        """when given, snapshots are compressed and written by it after the commit (``committed``)"""
+        self.pending: list[Pending] = []
+        """snapshots of the transaction under way, for ``writer`` once it commits"""
         self.every = every
         self.log = log
         """whether ``record`` writes ``board.log`` too (a rebuild writes it in the transaction of
@@ -119,6 +214,13 @@ class History:
     def forget(self) -> None:
         self.state = None
         self.encoded, self.stale = snapshots.Encoded(), set()
+        self.pending = []  # of a transaction that did not commit: made again when its events are
+
+    def committed(self) -> None:
+        """The transaction ``record`` wrote in has committed: its snapshots go to the writer."""
+        if self.pending and self.writer is not None:
+            self.writer.submit(self.pending)
+        self.pending = []
 
     def _load(self, conn: Connection, position: int) -> memory.State:
         """The board at ``position`` from the nearest snapshot (whose entries it keeps) and the log."""
@@ -173,10 +275,15 @@ class History:
 
     def _snapshot(self, conn: Connection, state: memory.State) -> None:
         """A snapshot of ``state``: the entries of the items changed since the last one are
-        made again, the others kept."""
+        made again, the others kept. With a writer, only encoded here (the board in memory
+        moves on with the next batch); compressed and inserted after the commit."""
         with no_collection():
-            body = self.encoded.body(state, self.stale)
+            began = time.perf_counter()
+            packed = self.encoded.packed(state, self.stale)
         self.stale = set()
-        conn.execute(sql.SQL("INSERT INTO {}.snapshots (position, body) VALUES (%s, %s) "
-                             "ON CONFLICT (position) DO NOTHING").format(sql.Identifier(self.schema)),
-                     [state.position, body])
+        if self.writer is not None:
+            self.pending.append((self.schema, state.position, packed))
+            log.info("board: snapshot at %d encoded in the batch in %.1f ms; written after its commit",
+                     state.position, 1000 * (time.perf_counter() - began))
+            return
+        insert_snapshot(conn, self.schema, state.position, snapshots.compress(packed))

@@ -29,7 +29,7 @@ from events.replay import Batch
 from events.settings import STREAM
 from projections.board import schema
 from projections.board.fold import Changes, fold
-from projections.board.history import History
+from projections.board.history import History, SnapshotWriter
 from projections.board.store import write
 
 log = logging.getLogger("coalition.board")
@@ -47,7 +47,10 @@ def apply_batch(conn: psycopg.Connection, received: Received, target: str = sche
     """Apply what is new in ``received`` in one transaction; returns the position reached.
 
     ``stages``: when the batch arrived and was taken (``events.trace``); the ``board``
-    NOTIFY carries them, with the moment its rows were written, to the readers it wakes."""
+    NOTIFY carries them, with the moment its rows were written, to the readers it wakes.
+
+    A snapshot the batch made goes to ``history``'s writer once the transaction has
+    committed (``History.committed``), so the events behind this batch do not wait for it."""
     try:
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", [BOARD_LOCK])
@@ -58,7 +61,9 @@ def apply_batch(conn: psycopg.Connection, received: Received, target: str = sche
             apply_received(conn, fresh, target, history)
             note = str(fresh[-1][0]) if stages is None else trace.note(fresh[-1][0], *stages, trace.now())
             conn.execute("SELECT pg_notify('board', %s)", [note])
-            return fresh[-1][0]
+        if history is not None and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            history.committed()  # its snapshots are written now, after the batch (see history)
+        return fresh[-1][0]
     except BaseException:
         if history is not None:
             history.forget()  # it moved with a transaction that did not commit
@@ -138,7 +143,9 @@ class BoardProjector:
         self.nc = nc
         self.js = nc.jetstream(timeout=10)
         self.position = 0
-        self.history = History(schema.SCHEMA)
+        self.snapshots = SnapshotWriter(database_url)
+        """the board's snapshots, compressed and written after their batches' commits"""
+        self.history = History(schema.SCHEMA, writer=self.snapshots)
 
     async def subscribe(self, conn: psycopg.Connection) -> PullConsumer:
         """(Re)create the durable consumer just after the position recorded in PostgreSQL.
@@ -183,3 +190,4 @@ class BoardProjector:
                 await msgs[-1].ack()  # AckPolicy.ALL: acknowledges the whole batch
         finally:
             conn.close()
+            await asyncio.to_thread(self.snapshots.close)

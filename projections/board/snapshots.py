@@ -147,6 +147,13 @@ class Encoded:
     def body(self, state: memory.State, stale: Iterable[str] = ()) -> bytes:
         """The snapshot of ``state``; ``stale`` are the items changed since the last call
         (``memory.apply``'s answers), as for :func:`refresh`."""
+        return compress(self.packed(state, stale))
+
+    def packed(self, state: memory.State, stale: Iterable[str] = ()) -> bytes:
+        """The snapshot of ``state`` as MessagePack, not compressed yet (:func:`compress`
+        makes it the body): what must be made while the board in memory is at
+        ``state.position``. The live history makes this in the batch and compresses it
+        after the batch's commit, in its writer's thread."""
         known = self.entries
         todo = {i for i in stale if i in state.items} | (state.items.keys() - known.keys())
         if todo:
@@ -164,7 +171,14 @@ class Encoded:
         written = _Written(position=state.position, items=[raw[i] for i in self.order], pledged=state.pledged,
                            tasks=_pack(state.tasks), decisions=_pack(state.decisions), positions=state.positions,
                            by_group=state.by_group)
-        return MAGIC + zstd.compress(_encoder.encode(written), LEVEL)
+        return _encoder.encode(written)
+
+
+def compress(packed: bytes) -> bytes:
+    """A snapshot's body (format 2) from its MessagePack (``Encoded.packed``). Zstandard
+    lets go of the GIL while it compresses, so a thread of its own costs the event loop
+    little."""
+    return MAGIC + zstd.compress(packed, LEVEL)
 
 
 def _pack(rows: dict[str, Row]) -> Table:
@@ -184,7 +198,7 @@ def encode(state: memory.State, entries: list[Entry] | None = None) -> bytes:
     snapshot = Snapshot(position=state.position, items=entries if entries is not None else refresh(state, {}),
                         pledged=state.pledged, tasks=_pack(state.tasks), decisions=_pack(state.decisions),
                         positions=state.positions, by_group=state.by_group)
-    return MAGIC + zstd.compress(_encoder.encode(snapshot), LEVEL)
+    return compress(_encoder.encode(snapshot))
 
 
 def _state_of_rows(packed: _Rows) -> memory.State:
