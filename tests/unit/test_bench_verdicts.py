@@ -122,11 +122,13 @@ def test_the_ingest_benchmark_counts_each_process_in_its_group_and_not_its_own_c
 
     from bench.ingest import PlatformCpu
 
-    work = "import sys; sys.stdin.readline(); sum(i * i for i in range(3_000_000)); print('done', flush=True); " \
-           "sys.stdin.readline()"
+    work = "import sys; print('ready', flush=True); sys.stdin.readline(); sum(i * i for i in range(3_000_000)); " \
+           "print('done', flush=True); sys.stdin.readline()"
     worker, stray, supervisor = (subprocess.Popen([sys.executable, "-c", work], stdin=subprocess.PIPE,
                                                   stdout=subprocess.PIPE, text=True) for _ in range(3))
     try:
+        for proc in (worker, stray, supervisor):  # started up (an interpreter's start is CPU too) before counting
+            assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
         (tmp_path / "pids.json").write_text(f'{{"board": {worker.pid}}}')
         platform = SimpleNamespace(data_dir=tmp_path, proc=supervisor)
         with PlatformCpu(platform) as cpu:  # type: ignore[arg-type]
