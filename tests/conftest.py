@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from coalition import launcher
+from tests.receiver import Receiver
 
 
 class Running(launcher.Running):
@@ -73,3 +74,13 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     running = start_platform(tmp_path_factory.mktemp("platform") / "data")
     yield running
     stop_platform(running)
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    """A partner's webhook receiver on loopback (``tests.receiver``), one per test module;
+    it must never have refused a delivery's signature."""
+    r = Receiver().start()
+    yield r
+    r.stop()
+    assert not r.refused, r.refused

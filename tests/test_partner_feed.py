@@ -15,6 +15,7 @@ from cloudevents.core.formats.json import JSONFormat
 from contracts.registry import CONTRACTS, kind_of
 from tests.bodies import ATTACK
 from tests.conftest import Running
+from tests.sse import messages
 
 
 def feed(p: Running, org: str, **params: object) -> httpx.Response:
@@ -87,23 +88,14 @@ def read_stream(p: Running, org: str, headers: dict[str, str], params: dict[str,
                 until: str) -> list[tuple[str, str, str]]:
     """(event, id, data) of the stream's messages until one whose data names ``until``."""
     got: list[tuple[str, str, str]] = []
-    event, ident, data = "message", "", []
     with httpx.stream("GET", p.url("forum", "/v1/feed/events"), params=params,
                       headers={**p.headers(org), **headers}, timeout=30) as resp:
         assert resp.status_code == 200, resp.read()
         assert resp.headers["content-type"].startswith("text/event-stream")
-        for line in resp.iter_lines():
-            if line.startswith("event:"):
-                event = line[6:].strip()
-            elif line.startswith("id:"):
-                ident = line[3:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].strip())
-            elif not line and data:
-                got.append((event, ident, "\n".join(data)))
-                if until in got[-1][2]:
-                    return got
-                event, ident, data = "message", "", []
+        for message in messages(resp.iter_lines()):
+            got.append(message)
+            if until in message[2]:
+                return got
     return got
 
 

@@ -20,6 +20,7 @@ import pytest
 
 from tests.conftest import Running, stop_platform
 from tests.receiver import Receiver
+from tests.sse import messages
 from tests.test_webhooks import attack, endpoint_of, position_of, register, start_with_settings, wait_until
 
 
@@ -28,14 +29,6 @@ def revocable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     running = start_with_settings(tmp_path_factory.mktemp("revocation") / "data")
     yield running
     stop_platform(running)
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    r = Receiver().start()
-    yield r
-    r.stop()
-    assert not r.refused, r.refused
 
 
 def record(p: Running, partner: str, change: str, from_position: int | None = None) -> str:
@@ -136,18 +129,9 @@ def read_stream_to_end(p: Running, org: str, after: int, drive) -> list[tuple[st
     with httpx.stream("GET", p.url("forum", "/v1/feed/events"), params={"after": after, "hold": 120},
                       headers=p.headers(org), timeout=httpx.Timeout(150)) as resp:
         assert resp.status_code == 200
-        event, ident, data = "message", "", []
-        for line in resp.iter_lines():
-            if line.startswith("event:"):
-                event = line[6:].strip()
-            elif line.startswith("id:"):
-                ident = line[3:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].strip())
-            elif not line and data:
-                got.append((event, "\n".join(data), ident))
-                drive(got)
-                event, ident, data = "message", "", []
+        for event, ident, data in messages(resp.iter_lines()):
+            got.append((event, data, ident))
+            drive(got)
     return got
 
 

@@ -56,14 +56,6 @@ def hooked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     stop_platform(running)
 
 
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    r = Receiver().start()
-    yield r
-    r.stop()
-    assert not r.refused, r.refused
-
-
 def register(p: Running, org: str, url: str, **extra: object) -> httpx.Response:
     return httpx.post(p.url("forum", "/v1/webhooks"), json={"url": url, **extra}, headers=p.headers(org), timeout=30)
 
