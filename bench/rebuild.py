@@ -265,7 +265,7 @@ async def fill(nats_url: str, count: int, generator: LogGenerator) -> tuple[int,
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, rate=f"{done / (time.perf_counter() - began):,.0f} ev/s")
 
-        # a loaded machine sources slowly: wait long rather than fail (the rebuild is timed, not this)
+        # a loaded machine stores slowly: wait long rather than fail (the rebuild is timed, not this)
         last_seq = await fill_stream(nats_url, count, progress, generator=generator, timeout=120 + count / 2_000)
         return last_seq, count / (time.perf_counter() - began)
 

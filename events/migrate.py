@@ -59,10 +59,7 @@ async def _caught_up(js: JetStreamContext, info: StreamInfo) -> None:
         name = source.name or ""
         service = name.removeprefix("LOG_").lower()
         while True:
-            try:
-                wanted = await _last_id(js, name, service)
-            except NotFoundError:
-                break  # the source stream is gone: nothing more will come from it
+            wanted = await _last_id(js, name, service)  # None: empty, or gone (a migration cut short)
             if wanted is None or await _last_id(js, STREAM, service) == wanted:
                 break
             if time.monotonic() > deadline:

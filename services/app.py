@@ -72,13 +72,10 @@ def create_app(service: Service, db_url: str | None = None, nats: str | None = N
         # An event the shared log could not carry is refused before it is stored.
         committer = GroupCommitter(application, on_commit=relay.wake, check=partial(check_publishable, service.name))
         # A read waits at most a second for a connection: with PostgreSQL away it is a 503 at
-        # once. After a restart, each connection is checked as it is taken (one round trip),
-        # so a connection to the old server is replaced rather than failing a request; the
-        # first read to meet one anyway has the pool replace them all
-        # (``services.api.context.on_board``).
+        # once. After a restart, the first read to meet a broken connection has the pool
+        # replace them all (``services.pooled``).
         pool = AsyncConnectionPool(url, min_size=1, max_size=8, open=False, kwargs={"autocommit": True},
-                                   timeout=POOL_TIMEOUT, reconnect_timeout=RECONNECT_WITHIN,
-                                   check=AsyncConnectionPool.check_connection)
+                                   timeout=POOL_TIMEOUT, reconnect_timeout=RECONNECT_WITHIN)
         await pool.open()
         stop = asyncio.Event()
         relay_task = asyncio.create_task(relay.run(stop), name=f"relay-{service.name}")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.datastructures import ResponseHeader
@@ -29,10 +30,11 @@ from litestar.exceptions import ClientException, HTTPException
 from litestar.params import HeaderParameter
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_422_UNPROCESSABLE_ENTITY
-from psycopg_pool import AsyncConnectionPool
+from psycopg import AsyncConnection
 
 from events.recorder import Answer, first_answer_query
 from services.auth import claimant
+from services.pooled import pooled
 
 HEADER = "Idempotency-Key"
 #: Set in a route's ``opt`` that records no answer (the partners' webhook routes, on the
@@ -103,10 +105,11 @@ async def first_answer(request: Request, claim: Claim) -> Response | None:
     """The response first given to ``claim``'s key, or None; 422 if it was given to
     another body or route."""
     # on the event loop, through the service's pool: no thread hop on every command
-    pool: AsyncConnectionPool = request.app.state.pool
-    async with pool.connection() as conn:
-        row = await (await conn.execute(first_answer_query(request.app.state.service),
-                                        (claim.org, claim.key))).fetchone()
+    async def query(conn: AsyncConnection[Any]) -> Any:
+        return await (await conn.execute(first_answer_query(request.app.state.service),
+                                         (claim.org, claim.key))).fetchone()
+
+    row = await pooled(request, query)
     stored = None if row is None else Answer(row[0], row[1], row[2], row[3], bytes(row[4]))
     if stored is None:
         return None

@@ -12,7 +12,6 @@ import msgspec
 import psycopg
 from litestar import Request
 from litestar.status_codes import HTTP_201_CREATED
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from events.policy import can_see
 from projections.board.queries import BoardWatch, find_item
@@ -20,6 +19,7 @@ from services.domain.errors import ItemNotFound
 from services.domain.sharing import Sharing
 from services.domain.triage import OnBoard
 from services.idempotency import AlreadyAnswered, claim_of, first_answer
+from services.pooled import pooled
 
 T = TypeVar("T")
 
@@ -59,22 +59,8 @@ async def commit(request: Request, answer: T, *aggregates: Any) -> T:
 
 
 async def on_board(request: Request, query: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
-    """``query`` run on one of the service's pooled connections to the board.
-
-    A connection that broke under it means PostgreSQL restarted, and every idle connection
-    of the pool broke with it: the pool is checked (each broken one replaced at once, where a
-    check on loan would find them one by one, a second apart) and ``query`` tried once more.
-    No connection within the pool's timeout is a ``PoolTimeout`` (a 503), not tried again."""
-    pool: AsyncConnectionPool = request.app.state.pool
-    try:
-        async with pool.connection() as conn:
-            return await query(conn)
-    except PoolTimeout:
-        raise
-    except psycopg.OperationalError:
-        await pool.check()
-        async with pool.connection() as conn:
-            return await query(conn)
+    """``query`` run on one of the service's pooled connections to the board (``services.pooled``)."""
+    return await pooled(request, query)
 
 
 async def visible_item(request: Request, item_id: str, viewer: str, kind: str | None = None) -> Sharing:
